@@ -1,0 +1,182 @@
+// Package config is the configuration of every Conclave process: defaults, then a YAML file
+// (unknown keys rejected), then CONCLAVE_* environment variables, then Validate.
+package config
+
+import (
+	"maps"
+	"net"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/conclave-rtc/conclave/common/cluster"
+)
+
+// Config is the configuration of a Conclave process. Each process reads the sections it
+// needs; the all-in-one binary reads them all.
+type Config struct {
+	// DataDir holds the embedded store and the generated cluster key (CONCLAVE_DATA_DIR).
+	DataDir string `yaml:"dataDir"`
+	// ClusterKey is the base64 encoding of the 32-byte secret shared by all processes
+	// (CONCLAVE_CLUSTER_KEY). Empty: the all-in-one generates <dataDir>/cluster.key.
+	ClusterKey   string             `yaml:"clusterKey"`
+	Bus          BusConfig          `yaml:"bus"`
+	Store        StoreConfig        `yaml:"store"`
+	Management   ManagementConfig   `yaml:"management"`
+	Portal       PortalConfig       `yaml:"portal"`
+	SuperService SuperServiceConfig `yaml:"superService"`
+	Log          LogConfig          `yaml:"log"`
+	Cluster      ClusterConfig      `yaml:"cluster"`
+	// ShutdownTimeout bounds the drain after the first SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+}
+
+// BusConfig selects the message bus.
+type BusConfig struct {
+	// URL is the RabbitMQ URL, amqp:// or amqps:// (CONCLAVE_BUS_URL). Empty: in-process bus.
+	URL string `yaml:"url"`
+	// Prefix starts every exchange and queue name, so deployments can share a broker
+	// (CONCLAVE_BUS_PREFIX).
+	Prefix string `yaml:"prefix"`
+}
+
+// StoreConfig selects the database.
+type StoreConfig struct {
+	// MongoURI is a mongodb:// or mongodb+srv:// URI (CONCLAVE_MONGO_URI). Empty: the
+	// embedded store in DataDir.
+	MongoURI string `yaml:"mongoURI"`
+	// MongoDatabase is the database name (CONCLAVE_MONGO_DATABASE).
+	MongoDatabase string `yaml:"mongoDatabase"`
+}
+
+// ManagementConfig configures the management REST API.
+type ManagementConfig struct {
+	// Listen is the host:port to serve on (CONCLAVE_MANAGEMENT_LISTEN).
+	Listen string `yaml:"listen"`
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int64 `yaml:"bodyLimit"`
+	// ReplayWindow rejects MAuth timestamps older than this; 0 disables the check, as OWT.
+	ReplayWindow time.Duration `yaml:"replayWindow"`
+	// CacheTTL is how long service keys stay cached.
+	CacheTTL time.Duration `yaml:"cacheTTL"`
+	// RateLimit is the request rate allowed per service, per second; 0 disables it.
+	RateLimit float64 `yaml:"rateLimit"`
+}
+
+// PortalConfig configures the Socket.IO signaling portal.
+type PortalConfig struct {
+	// Listen is the host:port to serve on (CONCLAVE_PORTAL_LISTEN).
+	Listen string `yaml:"listen"`
+	// PublicHost is the host:port put into tokens for clients (CONCLAVE_PORTAL_PUBLIC_HOST).
+	// Empty: derived from Listen, see PublicAddr.
+	PublicHost string `yaml:"publicHost"`
+	// Secure tells clients to use https/wss.
+	Secure bool `yaml:"secure"`
+	// ViaHost is OWT's via_host: an "https://name:port" URL that replaces PublicHost and
+	// Secure in tokens (for portals behind a proxy).
+	ViaHost string `yaml:"viaHost"`
+	// ISPs and Regions are the portal's capacity used by the scheduling matcher.
+	ISPs    []string `yaml:"isps"`
+	Regions []string `yaml:"regions"`
+}
+
+// SuperServiceConfig is the bootstrap service created on first start (OWT's superService).
+type SuperServiceConfig struct {
+	// ID is 24 hex characters (CONCLAVE_SUPER_SERVICE_ID).
+	ID string `yaml:"id"`
+	// Key is the service's MAuth key (CONCLAVE_SUPER_SERVICE_KEY).
+	Key string `yaml:"key"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error (CONCLAVE_LOG_LEVEL).
+	Level string `yaml:"level"`
+	// Format is text or json (CONCLAVE_LOG_FORMAT).
+	Format string `yaml:"format"`
+}
+
+// ClusterConfig configures membership and scheduling.
+type ClusterConfig struct {
+	// Strategies maps a worker purpose to its scheduling strategy; purposes not listed use
+	// round-robin.
+	Strategies map[string]string `yaml:"strategies"`
+	// Heartbeat is the announcement period; a worker expires after three missed beats.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+}
+
+// Default returns the built-in configuration: an all-in-one deployment with an in-process
+// bus and the embedded store.
+func Default() Config {
+	return Config{
+		DataDir: "./data",
+		Bus:     BusConfig{Prefix: "conclave."},
+		Store:   StoreConfig{MongoDatabase: "conclave"},
+		Management: ManagementConfig{
+			Listen:    "0.0.0.0:3000",
+			BodyLimit: 1 << 20,
+			CacheTTL:  5 * time.Second,
+		},
+		Portal:          PortalConfig{Listen: "0.0.0.0:8080", ISPs: []string{}, Regions: []string{}},
+		Log:             LogConfig{Level: "info", Format: "text"},
+		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},
+		ShutdownTimeout: 20 * time.Second,
+	}
+}
+
+// Distributed reports whether the configuration points at an external bus and database, so
+// processes on several machines share one cluster.
+func (c Config) Distributed() bool { return c.Bus.URL != "" && c.Store.MongoURI != "" }
+
+// Redacted returns a copy safe to log: the cluster key and super service key become "***"
+// and passwords in the bus and database URLs are masked.
+func (c Config) Redacted() Config {
+	c.Portal.ISPs = slices.Clone(c.Portal.ISPs)
+	c.Portal.Regions = slices.Clone(c.Portal.Regions)
+	c.Cluster.Strategies = maps.Clone(c.Cluster.Strategies)
+	c.ClusterKey = mask(c.ClusterKey)
+	c.SuperService.Key = mask(c.SuperService.Key)
+	c.Bus.URL = redactURL(c.Bus.URL)
+	c.Store.MongoURI = redactURL(c.Store.MongoURI)
+	return c
+}
+
+// Expiry is how long a silent worker stays known: three heartbeats (OWT check_alive_count).
+func (c ClusterConfig) Expiry() time.Duration { return 3 * c.Heartbeat }
+
+// PublicAddr returns the host:port clients reach the portal at: PublicHost, or Listen with
+// an unspecified host (0.0.0.0, ::, empty) replaced by 127.0.0.1. The loopback fallback is
+// safe but only reachable locally: set publicHost for any real deployment.
+func (p PortalConfig) PublicAddr() string {
+	if p.PublicHost != "" {
+		return p.PublicHost
+	}
+	host, port, err := net.SplitHostPort(p.Listen)
+	if err != nil {
+		return p.Listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// mask hides a non-empty secret.
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// redactURL masks the password of a URL; an unparsable URL is masked whole.
+func redactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "***"
+	}
+	return u.Redacted()
+}

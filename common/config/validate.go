@@ -1,0 +1,198 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/conclave-rtc/conclave/common/cluster"
+	"github.com/conclave-rtc/conclave/common/ids"
+)
+
+// ClusterKeySize is the length of the decoded cluster key.
+const ClusterKeySize = 32
+
+// check validates one key; it returns "" when the value is fine, else the problem.
+type check struct {
+	key string
+	fn  func(c *Config) string
+}
+
+// checks lists every validation rule in key order.
+func checks() []check {
+	return []check{
+		{"dataDir", func(c *Config) string { return nonEmpty(c.DataDir) }},
+		{"clusterKey", func(c *Config) string { return clusterKey(c.ClusterKey) }},
+		{"bus.url", func(c *Config) string { return optionalURL(c.Bus.URL, "amqp", "amqps") }},
+		{"bus.prefix", func(c *Config) string { return busPrefix(c.Bus.Prefix) }},
+		{"store.mongoURI", func(c *Config) string { return optionalURL(c.Store.MongoURI, "mongodb", "mongodb+srv") }},
+		{"store.mongoDatabase", func(c *Config) string { return mongoDatabase(c.Store.MongoDatabase) }},
+		{"management.listen", func(c *Config) string { return hostPort(c.Management.Listen, false) }},
+		{"management.bodyLimit", func(c *Config) string { return positive(c.Management.BodyLimit > 0) }},
+		{"management.replayWindow", func(c *Config) string { return notNegative(c.Management.ReplayWindow >= 0) }},
+		{"management.cacheTTL", func(c *Config) string { return notNegative(c.Management.CacheTTL >= 0) }},
+		{"management.rateLimit", func(c *Config) string { return notNegative(c.Management.RateLimit >= 0) }},
+		{"portal.listen", func(c *Config) string { return hostPort(c.Portal.Listen, false) }},
+		{"portal.publicHost", func(c *Config) string { return optional(c.Portal.PublicHost, hostPort(c.Portal.PublicHost, true)) }},
+		{"portal.viaHost", func(c *Config) string { return optionalURL(c.Portal.ViaHost, "http", "https") }},
+		{"portal.isps", func(c *Config) string { return noEmptyItems(c.Portal.ISPs) }},
+		{"portal.regions", func(c *Config) string { return noEmptyItems(c.Portal.Regions) }},
+		{"superService.id", func(c *Config) string { return optional(c.SuperService.ID, objectID(c.SuperService.ID)) }},
+		{"superService.key", func(c *Config) string { return superKey(c.SuperService) }},
+		{"log.level", func(c *Config) string { return oneOf(c.Log.Level, "debug", "info", "warn", "error") }},
+		{"log.format", func(c *Config) string { return oneOf(c.Log.Format, "text", "json") }},
+		{"cluster.strategies", func(c *Config) string { return strategies(c.Cluster.Strategies) }},
+		{"cluster.heartbeat", func(c *Config) string { return positive(c.Cluster.Heartbeat > 0) }},
+		{"shutdownTimeout", func(c *Config) string { return positive(c.ShutdownTimeout > 0) }},
+	}
+}
+
+// Validate checks every key and returns all problems joined, each an *InvalidError naming
+// its key (errors.Is(err, ErrInvalid) holds).
+func (c Config) Validate() error {
+	var errs []error
+	for _, ch := range checks() {
+		if msg := ch.fn(&c); msg != "" {
+			errs = append(errs, &InvalidError{Key: ch.key, Msg: msg})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkKey runs the rule of one key.
+func (c *Config) checkKey(key string) *InvalidError {
+	for _, ch := range checks() {
+		if ch.key == key {
+			if msg := ch.fn(c); msg != "" {
+				return &InvalidError{Key: key, Msg: msg}
+			}
+		}
+	}
+	return nil
+}
+
+func nonEmpty(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	return ""
+}
+
+func positive(ok bool) string {
+	if !ok {
+		return "must be positive"
+	}
+	return ""
+}
+
+func notNegative(ok bool) string {
+	if !ok {
+		return "must not be negative"
+	}
+	return ""
+}
+
+// optional applies msg only to a non-empty value.
+func optional(value, msg string) string {
+	if value == "" {
+		return ""
+	}
+	return msg
+}
+
+func oneOf(s string, allowed ...string) string {
+	if !slices.Contains(allowed, s) {
+		return fmt.Sprintf("%q is not one of %s", s, strings.Join(allowed, ", "))
+	}
+	return ""
+}
+
+func clusterKey(s string) string {
+	if s == "" {
+		return ""
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err != nil || len(b) != ClusterKeySize {
+		return fmt.Sprintf("must be the base64 encoding of %d bytes", ClusterKeySize)
+	}
+	return ""
+}
+
+// optionalURL accepts "" or an absolute URL with a host and one of schemes.
+func optionalURL(s string, schemes ...string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" {
+		return "must be a " + strings.Join(schemes, ":// or ") + ":// URL with a host"
+	}
+	return ""
+}
+
+func busPrefix(s string) string {
+	if s == "" || strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+		return fmt.Sprintf("%q must be letters, digits, '.', '_' or '-'", s)
+	}
+	return ""
+}
+
+func mongoDatabase(s string) string {
+	if s == "" || len(s) > 63 || strings.ContainsAny(s, "/\\. \"$*<>:|?\x00") {
+		return fmt.Sprintf("%q is not a valid MongoDB database name", s)
+	}
+	return ""
+}
+
+// hostPort checks "host:port"; needHost requires a host and a non-zero port (an address
+// clients dial rather than one to listen on).
+func hostPort(s string, needHost bool) string {
+	bad := fmt.Sprintf("%q is not host:port", s)
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return bad
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || (needHost && (host == "" || n == 0)) {
+		return bad
+	}
+	return ""
+}
+
+func noEmptyItems(list []string) string {
+	if slices.Contains(list, "") {
+		return "must not contain empty names"
+	}
+	return ""
+}
+
+func objectID(s string) string {
+	if !ids.IsObjectID(s) {
+		return "must be 24 hex characters"
+	}
+	return ""
+}
+
+func superKey(s SuperServiceConfig) string {
+	if (s.ID == "") != (s.Key == "") {
+		return "must be set together with superService.id"
+	}
+	return ""
+}
+
+func strategies(m map[string]string) string {
+	for _, purpose := range slices.Sorted(maps.Keys(m)) {
+		if purpose == "" {
+			return "purpose names must not be empty"
+		}
+		if !cluster.IsStrategy(m[purpose]) {
+			return fmt.Sprintf("%s: unknown strategy %q (known: %s)", purpose, m[purpose], strings.Join(cluster.Strategies(), ", "))
+		}
+	}
+	return ""
+}

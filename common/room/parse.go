@@ -1,0 +1,226 @@
+package room
+
+import (
+	"encoding/json"
+	"reflect"
+
+	"github.com/conclave-rtc/conclave/common/errs"
+)
+
+// MaxBodySize bounds the JSON accepted by ParseCreate, ParseUpdate and Parse. The default room
+// is about 2 KiB.
+const MaxBodySize = 256 << 10
+
+// ignoredKeys are document keys a GET returns that a PUT may send back unchanged.
+var ignoredKeys = []string{"_id", "id", "__v"}
+
+// roomType is the reflect type checkShape walks for a room object.
+var roomType = reflect.TypeFor[Room]()
+
+// ParseCreate parses a POST /v1/rooms body {name, options?} and returns the validated room.
+// As in OWT (roomInterface.create), every top-level option key that is absent or falsy (null,
+// false, 0, "") takes its default, and a present key replaces the default wholesale: nested keys
+// it omits take the schema defaults (true for transcoding and notifying, empty lists for
+// mediaIn and mediaOut). Each view starts from DefaultView. options.name is overridden by name.
+func ParseCreate(body []byte) (Room, error) {
+	v, err := decodeJSON(body, "request body")
+	if err != nil {
+		return Room{}, err
+	}
+	top, ok := v.(map[string]any)
+	if !ok {
+		return Room{}, errs.BadRequest("request body must be a JSON object")
+	}
+	name, options, err := createFields(top)
+	if err != nil {
+		return Room{}, err
+	}
+	for key, val := range options {
+		if isFalsy(val) {
+			delete(options, key)
+		}
+	}
+	delete(options, "name")
+	for _, key := range ignoredKeys {
+		delete(options, key)
+	}
+	r, err := apply(Default(name), options)
+	if err != nil {
+		return Room{}, err
+	}
+	return r, r.Validate()
+}
+
+// createFields returns the name and options of a create body.
+func createFields(top map[string]any) (string, map[string]any, error) {
+	for key := range top {
+		if key != "name" && key != "options" {
+			return "", nil, errs.BadRequestf("unknown key %s", key)
+		}
+	}
+	name, ok := top["name"].(string)
+	if !ok || name == "" {
+		return "", nil, errs.BadRequest("name must be a non-empty string")
+	}
+	options := map[string]any{}
+	if raw, present := top["options"]; present {
+		if options, ok = raw.(map[string]any); !ok {
+			return "", nil, errs.BadRequest("options must be an object")
+		}
+	}
+	return name, options, nil
+}
+
+// isFalsy reports whether a JSON value is falsy in JavaScript.
+func isFalsy(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !t
+	case string:
+		return t == ""
+	case json.Number:
+		f, err := t.Float64()
+		return err == nil && f == 0
+	}
+	return false
+}
+
+// ParseUpdate applies a PUT /v1/rooms/{id} body to current, as OWT's Object.assign onto the
+// stored document followed by a save: every present top-level key replaces current's value
+// (nested keys it omits take the schema defaults, views start from DefaultView), null keys are
+// ignored, "sip": false removes the SIP account, and _id, id and __v are ignored so that a GET
+// result can be sent back unchanged. The result is validated; its ID is current's.
+func ParseUpdate(current Room, body []byte) (Room, error) {
+	obj, err := decodeObject(body, "request body")
+	if err != nil {
+		return Room{}, err
+	}
+	r, err := apply(current, obj)
+	if err != nil {
+		return Room{}, err
+	}
+	r.ID = current.ID
+	return r, r.Validate()
+}
+
+// Parse reads a room from its stored configuration (Config). It checks the JSON shape but does
+// not validate, so that rooms stored under older rules still load.
+func Parse(stored json.RawMessage) (Room, error) {
+	obj, err := decodeObject(stored, "stored room")
+	if err != nil {
+		return Room{}, err
+	}
+	return apply(Default(""), obj)
+}
+
+// decodeObject parses body into a JSON object without nulls and without the ignored keys.
+func decodeObject(body []byte, what string) (map[string]any, error) {
+	v, err := decodeJSON(body, what)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errs.BadRequestf("%s must be a JSON object", what)
+	}
+	for _, key := range ignoredKeys {
+		delete(obj, key)
+	}
+	return obj, nil
+}
+
+// apply replaces base's fields named by obj's keys: each such field is reset to its schema
+// default and obj's value is decoded into it.
+func apply(base Room, obj map[string]any) (Room, error) {
+	if err := checkShape(roomType, obj, ""); err != nil {
+		return Room{}, err
+	}
+	if obj["sip"] == false {
+		delete(obj, "sip")
+		base.SIP = nil
+	}
+	schema := reflect.ValueOf(schemaDefaults())
+	dst := reflect.ValueOf(&base).Elem()
+	for key := range obj {
+		f, _ := fieldByJSONName(roomType, key)
+		dst.FieldByIndex(f.Index).Set(schema.FieldByIndex(f.Index))
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return Room{}, errs.BadRequestf("room: %v", err)
+	}
+	if err := json.Unmarshal(b, &base); err != nil {
+		return Room{}, errs.BadRequestf("room: %v", err)
+	}
+	return base.normalized(), nil
+}
+
+// schemaDefaults is what a top-level key starts from when it is present: mongoose's per-path
+// defaults, not the ROOM_CONFIG ones (so a given mediaOut without video has no video formats).
+func schemaDefaults() Room {
+	return Room{
+		InputLimit:       Unlimited,
+		ParticipantLimit: Unlimited,
+		Transcoding:      allTranscoding(),
+		Notifying:        Notifying{ParticipantActivities: true, StreamChange: true},
+	}
+}
+
+// Config returns the room's configuration JSON for the store: the REST shape without _id, id
+// and __v.
+func (r Room) Config() json.RawMessage {
+	b, err := json.Marshal(roomFields(r.normalized()))
+	if err != nil {
+		// Every field type marshals; only a hand-made invalid Bitrate text could get here,
+		// and Bitrate.MarshalJSON writes those as strings.
+		return json.RawMessage("{}")
+	}
+	return b
+}
+
+// roomFields is Room without its methods, for the default encoder.
+type roomFields Room
+
+// MarshalJSON writes the REST shape of a room, as OWT's toObject({getters: true}):
+// {"_id", "id", configuration…, "__v": 0}. The id keys are absent when ID is empty.
+func (r Room) MarshalJSON() ([]byte, error) {
+	cfg := r.Config()
+	out := make([]byte, 0, len(cfg)+2*len(r.ID)+32)
+	out = append(out, '{')
+	if r.ID != "" {
+		id, err := json.Marshal(r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, `"_id":`...)
+		out = append(out, id...)
+		out = append(out, `,"id":`...)
+		out = append(out, id...)
+		out = append(out, ',')
+	}
+	out = append(out, cfg[1:len(cfg)-1]...)
+	out = append(out, `,"__v":0}`...)
+	return out, nil
+}
+
+// Role returns the role named name.
+func (r Room) Role(name string) (Role, bool) {
+	for _, role := range r.Roles {
+		if role.Role == name {
+			return role, true
+		}
+	}
+	return Role{}, false
+}
+
+// View returns the view labelled label.
+func (r Room) View(label string) (View, bool) {
+	for _, v := range r.Views {
+		if v.Label == label {
+			return v, true
+		}
+	}
+	return View{}, false
+}

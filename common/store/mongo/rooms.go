@@ -1,0 +1,158 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/conclave-rtc/conclave/common/store"
+)
+
+// roomDoc is a stored room as read back; the config stays raw BSON until turned into JSON.
+type roomDoc struct {
+	ID      string   `bson:"_id"`
+	Service string   `bson:"service"`
+	Config  bson.Raw `bson:"config"`
+}
+
+func (d roomDoc) room() (store.Room, error) {
+	cfg, err := configFromBSON(d.Config)
+	if err != nil {
+		return store.Room{}, fmt.Errorf("%w: room %s: %w", store.ErrUnavailable, d.ID, err)
+	}
+	return store.Room{ID: d.ID, ServiceID: d.Service, Config: cfg}, nil
+}
+
+// CreateRoom inserts r; ErrNotFound if its service does not exist, ErrDuplicate if its id
+// does. The service is checked again after the insert: if a concurrent DeleteService removed
+// it meanwhile, the new room is removed too, so no room outlives its service.
+func (s *Store) CreateRoom(ctx context.Context, r store.Room) error {
+	ctx, cancel, err := begin(ctx)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	cfg, err := configToBSON(r.Config)
+	if err != nil {
+		return fmt.Errorf("room %s: %w", r.ID, err)
+	}
+	if err := s.serviceExists(ctx, r.ServiceID); err != nil {
+		return err
+	}
+	doc := bson.D{{Key: "_id", Value: r.ID}, {Key: "service", Value: r.ServiceID}, {Key: "config", Value: cfg}}
+	if _, err := s.rooms.InsertOne(ctx, doc); err != nil {
+		return s.fail(ctx, "insert room "+r.ID, err)
+	}
+	if err := s.serviceExists(ctx, r.ServiceID); err != nil {
+		if _, derr := s.rooms.DeleteOne(ctx, bson.D{{Key: "_id", Value: r.ID}}); derr != nil {
+			return fmt.Errorf("%w (and removing the orphan room failed: %w)", err, s.fail(ctx, "delete room", derr))
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Store) serviceExists(ctx context.Context, id string) error {
+	opts := options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})
+	if err := s.services.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, opts).Err(); err != nil {
+		return s.fail(ctx, "service "+id, err)
+	}
+	return nil
+}
+
+// GetRoom returns the service's room; a room of another service is ErrNotFound.
+func (s *Store) GetRoom(ctx context.Context, serviceID, roomID string) (store.Room, error) {
+	return s.findRoom(ctx, bson.D{{Key: "_id", Value: roomID}, {Key: "service", Value: serviceID}})
+}
+
+// GetRoomByID returns the room whatever its service.
+func (s *Store) GetRoomByID(ctx context.Context, roomID string) (store.Room, error) {
+	return s.findRoom(ctx, bson.D{{Key: "_id", Value: roomID}})
+}
+
+func (s *Store) findRoom(ctx context.Context, filter bson.D) (store.Room, error) {
+	ctx, cancel, err := begin(ctx)
+	defer cancel()
+	if err != nil {
+		return store.Room{}, err
+	}
+	var doc roomDoc
+	if err := s.rooms.FindOne(ctx, filter).Decode(&doc); err != nil {
+		return store.Room{}, s.fail(ctx, fmt.Sprintf("room %v", filter), err)
+	}
+	return doc.room()
+}
+
+// ListRooms returns the service's rooms in id order, after skip, at most limit (<= 0: all).
+func (s *Store) ListRooms(ctx context.Context, serviceID string, skip, limit int) ([]store.Room, error) {
+	ctx, cancel, err := begin(ctx)
+	defer cancel()
+	if err != nil {
+		return nil, err
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
+	if skip > 0 {
+		opts.SetSkip(int64(skip))
+	}
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.rooms.Find(ctx, bson.D{{Key: "service", Value: serviceID}}, opts)
+	if err != nil {
+		return nil, s.fail(ctx, "list rooms", err)
+	}
+	var docs []roomDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.fail(ctx, "list rooms", err)
+	}
+	list := make([]store.Room, 0, len(docs))
+	for _, d := range docs {
+		r, err := d.room()
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, r)
+	}
+	return list, nil
+}
+
+// UpdateRoom replaces the config of the service's existing room (never inserts).
+func (s *Store) UpdateRoom(ctx context.Context, r store.Room) error {
+	ctx, cancel, err := begin(ctx)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	cfg, err := configToBSON(r.Config)
+	if err != nil {
+		return fmt.Errorf("room %s: %w", r.ID, err)
+	}
+	filter := bson.D{{Key: "_id", Value: r.ID}, {Key: "service", Value: r.ServiceID}}
+	res, err := s.rooms.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "config", Value: cfg}}}})
+	if err != nil {
+		return s.fail(ctx, "update room "+r.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("%w: room %s in service %s", store.ErrNotFound, r.ID, r.ServiceID)
+	}
+	return nil
+}
+
+// DeleteRoom removes the service's room.
+func (s *Store) DeleteRoom(ctx context.Context, serviceID, roomID string) error {
+	ctx, cancel, err := begin(ctx)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	res, err := s.rooms.DeleteOne(ctx, bson.D{{Key: "_id", Value: roomID}, {Key: "service", Value: serviceID}})
+	if err != nil {
+		return s.fail(ctx, "delete room "+roomID, err)
+	}
+	if res.DeletedCount == 0 {
+		return fmt.Errorf("%w: room %s in service %s", store.ErrNotFound, roomID, serviceID)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+// Package store keeps services, rooms, tokens, the token-signing key and room-ownership leases.
+//
+// Two implementations share one contract (store/storetest): MongoDB (package store/mongo) for
+// distributed deployments and an embedded bbolt database (package store/embedded) for the
+// all-in-one binary. Neither relies on transactions, change streams or TTL indexes, so the
+// MongoDB implementation also runs against MongoDB-wire servers such as FerretDB.
+//
+// Service keys are encrypted at rest with the cluster key (package secret); callers always see
+// plaintext keys. A key that does not decrypt (another cluster key, a tampered record) is
+// reported as ErrUnavailable wrapping secret.ErrDecrypt.
+//
+// Common to both implementations: times (token creation, lease expiry) are kept to the
+// millisecond and returned in UTC; an operation whose ctx has ended fails with an error that
+// wraps both ErrUnavailable and the ctx error; a room config that is not a JSON object is
+// rejected with an implementation error that is none of the sentinels below.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Implementations wrap driver failures in ErrUnavailable.
+var (
+	ErrNotFound    = errors.New("store: not found")
+	ErrDuplicate   = errors.New("store: duplicate")
+	ErrUnavailable = errors.New("store: unavailable")
+	// ErrLeaseHeld: the lease is held by another live owner.
+	ErrLeaseHeld = errors.New("store: lease held by another owner")
+)
+
+// Service is a tenant: a named holder of rooms with its own MAuth key.
+type Service struct {
+	ID   string // 24 hex
+	Name string // unique
+	Key  string // plaintext; stored encrypted
+	// Rooms lists the ids of the service's rooms (filled on read, sorted by id).
+	Rooms []string
+}
+
+// Room is a room record. The room's configuration is kept as the JSON document the management
+// API validated (package room defines it), so the store never depends on the room schema.
+type Room struct {
+	ID        string // 24 hex, sortable by creation time
+	ServiceID string
+	Config    json.RawMessage // the room JSON without "_id"/"id"
+}
+
+// Preference is a scheduling preference (OWT `{isp, region}`).
+type Preference struct {
+	ISP    string `json:"isp"`
+	Region string `json:"region"`
+}
+
+// Token is a one-time join token record.
+type Token struct {
+	ID        string // 24 hex; the tokenId inside the token string
+	ServiceID string
+	RoomID    string
+	User      string
+	Role      string
+	Origin    Preference
+	Code      string // the portal scheduling task id (OWT token.code)
+	Secure    bool
+	Host      string
+	Domain    string
+	Created   time.Time
+}
+
+// Lease records which agent owns a named resource (a live room) until Expires.
+type Lease struct {
+	Name    string
+	Owner   string
+	Expires time.Time
+}
+
+// ServiceStore keeps services.
+type ServiceStore interface {
+	// CreateService inserts s (ID must be set); ErrDuplicate if the id or name exists.
+	CreateService(ctx context.Context, s Service) error
+	// GetService returns the service with its room ids; ErrNotFound if absent.
+	GetService(ctx context.Context, id string) (Service, error)
+	// ListServices returns every service, sorted by id.
+	ListServices(ctx context.Context) ([]Service, error)
+	// DeleteService removes the service and all its rooms; ErrNotFound if absent.
+	DeleteService(ctx context.Context, id string) error
+}
+
+// RoomStore keeps rooms. Every method but GetRoomByID is scoped to a service: a room of
+// another service is ErrNotFound.
+type RoomStore interface {
+	// CreateRoom inserts r (ID and ServiceID set); ErrNotFound if the service does not exist,
+	// ErrDuplicate if the room id exists.
+	CreateRoom(ctx context.Context, r Room) error
+	GetRoom(ctx context.Context, serviceID, roomID string) (Room, error)
+	// GetRoomByID finds a room whatever its service (used by agents that hold a room id
+	// from a token).
+	GetRoomByID(ctx context.Context, roomID string) (Room, error)
+	// ListRooms returns the service's rooms sorted by id, skipping skip and returning at most
+	// limit (limit <= 0: all). An unknown service has no rooms (an empty list, no error).
+	ListRooms(ctx context.Context, serviceID string, skip, limit int) ([]Room, error)
+	// UpdateRoom replaces the config of an existing room; ErrNotFound if absent.
+	UpdateRoom(ctx context.Context, r Room) error
+	// DeleteRoom removes the room; ErrNotFound if absent or in another service.
+	DeleteRoom(ctx context.Context, serviceID, roomID string) error
+}
+
+// TokenStore keeps one-time tokens.
+type TokenStore interface {
+	// CreateToken stores t (ID set); ErrDuplicate if the id exists.
+	CreateToken(ctx context.Context, t Token) error
+	// ConsumeToken atomically removes and returns the token: of many concurrent callers
+	// exactly one gets it, the others get ErrNotFound. Expiry is the caller's decision.
+	ConsumeToken(ctx context.Context, id string) (Token, error)
+	// PurgeTokens removes tokens created before cutoff and returns how many.
+	PurgeTokens(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// KeyStore keeps the token-signing key shared by the management API and the portals.
+type KeyStore interface {
+	// TokenKey returns the cluster's token-signing key, creating it with gen on first use.
+	// Concurrent first callers all get the same key.
+	TokenKey(ctx context.Context, gen func() string) (string, error)
+}
+
+// LeaseStore keeps ownership leases.
+type LeaseStore interface {
+	// AcquireLease gives name to owner until now+ttl if it is free, expired or already
+	// owner's (renewal); otherwise it returns the current lease and ErrLeaseHeld.
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
+	// GetLease returns the current lease (possibly expired); ErrNotFound if none or released.
+	GetLease(ctx context.Context, name string) (Lease, error)
+	// ReleaseLease deletes the lease if owner holds it; otherwise it does nothing.
+	ReleaseLease(ctx context.Context, name, owner string) error
+}
+
+// Store is everything a Conclave deployment persists.
+type Store interface {
+	ServiceStore
+	RoomStore
+	TokenStore
+	KeyStore
+	LeaseStore
+	// Ping checks the database is reachable.
+	Ping(ctx context.Context) error
+	Close(ctx context.Context) error
+}

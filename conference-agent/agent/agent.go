@@ -1,0 +1,215 @@
+// Package agent is the conference agent: it owns live rooms (participants, publications,
+// subscriptions and permissions, owt-protocol.md §4.8) and schedules their WebRTC transports.
+//
+// The agent serves one RPC endpoint named by its cluster worker id: the portal's conf.*
+// requests and the management API's room RPCs (common/protocol). It owns a room while it
+// holds the store lease protocol.LeaseName(roomID), taken on the first join and renewed every
+// second; it listens to the webrtc agents' RTCEvents on protocol.RTCTopic(id) and sends client
+// events to the portals (package notify). Room policy lives in internal/room.
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/conclave-rtc/conclave/common/bus"
+	"github.com/conclave-rtc/conclave/common/cluster"
+	"github.com/conclave-rtc/conclave/common/store"
+	"github.com/conclave-rtc/conclave/conference-agent/internal/rtc"
+)
+
+// Purpose is the cluster purpose this agent registers under.
+const Purpose = "conference"
+
+// Defaults of Config.
+const (
+	DefaultLeaseTTL        = 3 * time.Second
+	DefaultLeaseRenew      = time.Second
+	DefaultCleanGrace      = 30 * time.Second // OWT selfClean
+	DefaultCheckInterval   = time.Second
+	DefaultScheduleTimeout = 2 * time.Second
+	DefaultRTCTimeout      = 3 * time.Second
+	// DefaultMaxRooms is the room count at which the agent announces full load.
+	DefaultMaxRooms = 1000
+)
+
+// Config is the agent's configuration. Zero durations take their defaults.
+type Config struct {
+	Host      string // this machine's name or address, part of the worker id
+	Heartbeat time.Duration
+	// LeaseTTL is the life of the room lease (3 s); LeaseRenew its renewal period (1 s). A
+	// room whose lease cannot be renewed for LeaseTTL is dropped.
+	LeaseTTL   time.Duration
+	LeaseRenew time.Duration
+	// CleanGrace is how long an empty room lives on (OWT: 30 s).
+	CleanGrace time.Duration
+	// CheckInterval is the period of the self-clean and webrtc-agent liveness checks (1 s).
+	CheckInterval time.Duration
+	// ScheduleTimeout bounds waiting for a webrtc agent (2 s); RTCTimeout bounds rtc.* calls
+	// (3 s). Both are also bounded by the request's own deadline.
+	ScheduleTimeout time.Duration
+	RTCTimeout      time.Duration
+	// NoticeQueue bounds each room's queue of client events (notify.DefaultSize).
+	NoticeQueue int
+	// MaxRooms is the number of live rooms announced as full load (1000).
+	MaxRooms int
+}
+
+// withDefaults fills the zero fields of cfg.
+func (cfg Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.LeaseTTL, DefaultLeaseTTL)
+	def(&cfg.LeaseRenew, DefaultLeaseRenew)
+	def(&cfg.CleanGrace, DefaultCleanGrace)
+	def(&cfg.CheckInterval, DefaultCheckInterval)
+	def(&cfg.ScheduleTimeout, DefaultScheduleTimeout)
+	def(&cfg.RTCTimeout, DefaultRTCTimeout)
+	def(&cfg.Heartbeat, cluster.DefaultInterval)
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = DefaultMaxRooms
+	}
+	return cfg
+}
+
+// Store is the part of the store the agent uses (satisfied by store.Store).
+type Store interface {
+	GetRoomByID(ctx context.Context, roomID string) (store.Room, error)
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error)
+	ReleaseLease(ctx context.Context, name, owner string) error
+}
+
+// Scheduler places transports on webrtc agents (satisfied by *cluster.Registry).
+type Scheduler interface {
+	Schedule(ctx context.Context, purpose, task string, pref store.Preference) (cluster.Worker, error)
+}
+
+// Deps are the agent's collaborators. Bus and Logger are required. Without Store every join
+// fails (`Joining room failed`); without Scheduler no transport can be placed; without Alive
+// webrtc agents are never considered gone.
+type Deps struct {
+	Bus       bus.Bus
+	Logger    *slog.Logger
+	Store     Store
+	Scheduler Scheduler
+	// Alive reports whether a worker is live (cluster.Registry.Alive).
+	Alive func(workerID string) bool
+}
+
+// Agent is one conference agent process (or the conference part of the all-in-one binary).
+type Agent struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	id       string
+	ann      *cluster.Announcer
+	rtc      *rtc.Client
+	handlers map[string]handler
+
+	mu       sync.Mutex
+	rooms    map[string]*entry
+	stopping bool
+	base     context.Context // Run's context: parent of the rooms' goroutines
+	wg       sync.WaitGroup  // room goroutines
+
+	idxMu sync.Mutex
+	index map[string]*entry // transport id → room
+}
+
+// New prepares an agent; it starts nothing.
+func New(cfg Config, deps Deps) (*Agent, error) {
+	if deps.Bus == nil || deps.Logger == nil {
+		return nil, fmt.Errorf("conference-agent: bus and logger are required")
+	}
+	cfg = cfg.withDefaults()
+	if deps.Store == nil {
+		deps.Logger.Warn("conference agent has no store: every join will fail")
+	}
+	if deps.Scheduler == nil {
+		deps.Logger.Warn("conference agent has no scheduler: no transport can be placed")
+		deps.Scheduler = noScheduler{}
+	}
+	w := cluster.Worker{
+		ID:      cluster.NewWorkerID(Purpose, cfg.Host),
+		Purpose: Purpose,
+		MaxLoad: cluster.DefaultMaxLoad,
+		Started: time.Now(),
+	}
+	a := &Agent{
+		cfg: cfg, deps: deps, log: deps.Logger.With("agent", w.ID), id: w.ID,
+		rtc:   rtc.New(deps.Bus, cfg.RTCTimeout, deps.Logger),
+		rooms: map[string]*entry{}, index: map[string]*entry{},
+	}
+	a.ann = cluster.NewAnnouncer(deps.Bus, w, cfg.Heartbeat, a.load, deps.Logger)
+	a.handlers = a.routes()
+	return a, nil
+}
+
+// ID returns the agent's cluster worker id.
+func (a *Agent) ID() string { return a.id }
+
+// load is the announced load: live rooms over MaxRooms.
+func (a *Agent) load() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return min(1, float64(len(a.rooms))/float64(a.cfg.MaxRooms))
+}
+
+// Run serves requests until ctx ends. Then it drops the participants of its rooms (`drop`,
+// so clients rejoin through another agent), releases their leases, sends the pending
+// terminations to the webrtc agents and leaves the cluster.
+func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	a.base = ctx
+	a.mu.Unlock()
+	srv, err := a.deps.Bus.Serve(a.id, a.handle)
+	if err != nil {
+		return fmt.Errorf("conference-agent: serve %s: %w", a.id, err)
+	}
+	events, err := rtc.Listen(a.deps.Bus, a.id, a.log, a.routeEvent)
+	if err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("conference-agent: listen for rtc events: %w", err)
+	}
+	rtcCtx, stopRTC := context.WithCancel(context.WithoutCancel(ctx))
+	rtcDone := make(chan struct{})
+	go func() { defer close(rtcDone); _ = a.rtc.Run(rtcCtx) }()
+	annErr := make(chan error, 1)
+	go func() { annErr <- a.ann.Run(ctx) }()
+
+	<-ctx.Done()
+	_ = srv.Close()
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
+	a.wg.Wait() // the rooms' keepers see ctx end and drop their rooms
+	_ = events.Close()
+	stopRTC()
+	<-rtcDone
+	return <-annErr
+}
+
+// noScheduler is the Scheduler of an agent built without one.
+type noScheduler struct{}
+
+func (noScheduler) Schedule(context.Context, string, string, store.Preference) (cluster.Worker, error) {
+	return cluster.Worker{}, cluster.ErrNoWorker
+}
+
+// boundedScheduler limits the wait for a webrtc agent.
+type boundedScheduler struct {
+	inner   Scheduler
+	timeout time.Duration
+}
+
+func (s boundedScheduler) Schedule(ctx context.Context, purpose, task string, pref store.Preference) (cluster.Worker, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.inner.Schedule(ctx, purpose, task, pref)
+}

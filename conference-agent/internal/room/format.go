@@ -1,0 +1,111 @@
+package room
+
+import (
+	"encoding/json"
+
+	"github.com/conclave-rtc/conclave/common/protocol"
+)
+
+// Stream info types.
+const (
+	streamForward = "forward"
+	infoWebRTC    = "webrtc"
+)
+
+// streamInfo is a publication in the protocol 1.2 StreamInfo form (OWT stream.js
+// toPortalFormat); r.mu is held.
+func (r *Room) streamInfo(pub *publication) protocol.StreamInfo {
+	info, _ := json.Marshal(protocol.ForwardInfo{
+		Owner: pub.owner, Type: infoWebRTC, InViews: append([]string{}, pub.inViews...),
+		Attributes: json.RawMessage(pub.attributes),
+	})
+	out := protocol.StreamInfo{
+		ID: pub.id, Type: streamForward, Info: info,
+		Media: protocol.StreamMedia{Tracks: make([]protocol.TrackInfo, 0, len(pub.tracks))},
+	}
+	if pub.data {
+		data := true
+		out.Data = &data
+	}
+	for _, t := range pub.tracks {
+		t.Status = pub.status(t.Type)
+		out.Media.Tracks = append(out.Media.Tracks, t)
+	}
+	return out
+}
+
+// status is "active" or "inactive" (paused by stream-control) for kind.
+func (p *publication) status(kind string) string {
+	if p.muted[kind] {
+		return "inactive"
+	}
+	return "active"
+}
+
+// restStream is a stream in the management API's v1.0 StreamInfo form.
+type restStream struct {
+	ID    string          `json:"id"`
+	Type  string          `json:"type"`
+	Media restMedia       `json:"media"`
+	Info  json.RawMessage `json:"info"`
+}
+
+// restMedia holds an object per present kind and false for an absent one.
+type restMedia struct {
+	Audio any `json:"audio"`
+	Video any `json:"video"`
+}
+
+// restAudio is the audio of a v1.0 stream.
+type restAudio struct {
+	Status   string          `json:"status"`
+	Source   string          `json:"source"`
+	Format   protocol.Format `json:"format"`
+	Optional restOptional    `json:"optional"`
+}
+
+// restVideo is the video of a v1.0 stream; Original has one entry per simulcast layer.
+type restVideo struct {
+	Status   string         `json:"status"`
+	Source   string         `json:"source"`
+	Original []restOriginal `json:"original"`
+	Optional restOptional   `json:"optional"`
+}
+
+// restOriginal is one published video encoding.
+type restOriginal struct {
+	Format       protocol.Format           `json:"format"`
+	Parameters   *protocol.VideoParameters `json:"parameters,omitempty"`
+	SimulcastRid string                    `json:"simulcastRid,omitempty"`
+}
+
+// restOptional lists the formats a subscriber may ask for besides the original: none, as
+// this server forwards without transcoding.
+type restOptional struct {
+	Format []protocol.Format `json:"format"`
+}
+
+// restStreamOf converts a publication to the v1.0 form; r.mu is held.
+func (r *Room) restStreamOf(pub *publication) restStream {
+	s := r.streamInfo(pub)
+	out := restStream{ID: s.ID, Type: s.Type, Info: s.Info, Media: restMedia{Audio: false, Video: false}}
+	var video *restVideo
+	for _, t := range s.Media.Tracks {
+		switch t.Type {
+		case kindAudio:
+			if out.Media.Audio == false {
+				out.Media.Audio = restAudio{Status: t.Status, Source: t.Source, Format: t.Format,
+					Optional: restOptional{Format: []protocol.Format{}}}
+			}
+		case kindVideo:
+			if video == nil {
+				video = &restVideo{Status: t.Status, Source: t.Source, Optional: restOptional{Format: []protocol.Format{}}}
+			}
+			video.Original = append(video.Original, restOriginal{Format: t.Format, Parameters: t.Parameters, SimulcastRid: t.Rid})
+		}
+	}
+	if video != nil {
+		out.Media.Video = *video
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+// Package allinone wires every Conclave part into one process: what `go run ./cmd/conclave`
+// starts. The parts are the same libraries the separate agent binaries run; only the bus and the
+// store default to their in-process and embedded implementations.
+package allinone
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/conclave-rtc/conclave/common/boot"
+	"github.com/conclave-rtc/conclave/common/bus"
+	"github.com/conclave-rtc/conclave/common/cluster"
+	"github.com/conclave-rtc/conclave/common/config"
+	"github.com/conclave-rtc/conclave/common/store"
+	conference "github.com/conclave-rtc/conclave/conference-agent/agent"
+	mgmt "github.com/conclave-rtc/conclave/management-api/server"
+	portal "github.com/conclave-rtc/conclave/portal/server"
+	recording "github.com/conclave-rtc/conclave/recording-agent/agent"
+	streaming "github.com/conclave-rtc/conclave/streaming-agent/agent"
+	webrtc "github.com/conclave-rtc/conclave/webrtc-agent/agent"
+	"golang.org/x/sync/errgroup"
+)
+
+// part is one long-running component.
+type part interface {
+	Run(ctx context.Context) error
+}
+
+// Run starts everything and blocks until ctx ends and every part has stopped. It prints the
+// addresses and the super service credentials to out.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error {
+	key, err := boot.ClusterKey(cfg, true)
+	if err != nil {
+		return err
+	}
+	st, err := boot.OpenStore(ctx, cfg, key)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer st.Close(context.WithoutCancel(ctx))
+	b, err := boot.OpenBus(cfg, log)
+	if err != nil {
+		return fmt.Errorf("bus: %w", err)
+	}
+	defer b.Close()
+
+	super, err := ensureSuperService(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	reg, err := cluster.NewRegistry(b, cluster.RegistryConfig{Strategies: cfg.Cluster.Strategies}, log)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	api, err := mgmt.New(mgmt.FromConfig(cfg, super.ID), mgmt.Deps{Store: st, Bus: b, Scheduler: reg, Logger: log.With("part", "management-api")})
+	if err != nil {
+		return err
+	}
+	ptl, err := portal.New(portal.Config{
+		Listen:     cfg.Portal.Listen,
+		PublicHost: cfg.Portal.PublicAddr(),
+		Secure:     cfg.Portal.Secure,
+		ViaHost:    cfg.Portal.ViaHost,
+		ISPs:       cfg.Portal.ISPs,
+		Regions:    cfg.Portal.Regions,
+		Heartbeat:  cfg.Cluster.Heartbeat,
+	}, portal.Deps{Bus: b, Logger: log.With("part", "portal")})
+	if err != nil {
+		return err
+	}
+	parts := []part{reg, api, ptl}
+	sh := shared{host: host, cfg: cfg, bus: b, store: st, reg: reg, log: log}
+	for _, mk := range agentMakers {
+		a, err := mk(sh)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, a)
+	}
+	if err := api.Listen(); err != nil {
+		return err
+	}
+	apiAddr := api.Addr()
+	portalAddr, err := ptl.Listen()
+	if err != nil {
+		return err
+	}
+	printBanner(out, cfg, apiAddr, portalAddr, super)
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range parts {
+		g.Go(func() error { return p.Run(gctx) })
+	}
+	return g.Wait()
+}
+
+// shared is what every agent of the process shares.
+type shared struct {
+	host  string
+	cfg   config.Config
+	bus   bus.Bus
+	store store.Store
+	reg   *cluster.Registry
+	log   *slog.Logger
+}
+
+// agentMakers builds the room and media agents.
+var agentMakers = []func(s shared) (part, error){
+	func(s shared) (part, error) {
+		return conference.New(conference.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+			conference.Deps{Bus: s.bus, Store: s.store, Scheduler: s.reg, Alive: s.reg.Alive,
+				Logger: s.log.With("part", conference.Purpose)})
+	},
+	func(s shared) (part, error) {
+		return webrtc.New(webrtc.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+			webrtc.Deps{Bus: s.bus, Logger: s.log.With("part", webrtc.Purpose)})
+	},
+	func(s shared) (part, error) {
+		return recording.New(recording.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+			recording.Deps{Bus: s.bus, Logger: s.log.With("part", recording.Purpose)})
+	},
+	func(s shared) (part, error) {
+		return streaming.New(streaming.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+			streaming.Deps{Bus: s.bus, Logger: s.log.With("part", streaming.Purpose)})
+	},
+}
+
+func printBanner(out io.Writer, cfg config.Config, api, portal net.Addr, super superService) {
+	fmt.Fprintf(out, `Conclave is running (all-in-one).
+  management API : http://%s   (MAuth-signed; OWT REST clients work unchanged)
+  portal         : %s   (tokens send clients to %s)
+  data directory : %s
+  super service  : id  %s
+                   key %s
+                   (kept in %s)
+`, api, portal, cfg.Portal.PublicAddr(), cfg.DataDir, super.ID, super.Key, super.File)
+}

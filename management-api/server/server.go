@@ -1,0 +1,177 @@
+// Package server is the OWT-compatible management REST API server: MAuth-authenticated
+// services, rooms, tokens and live room resources, plus /healthz, /readyz and /metrics. The
+// standalone binary (cmd/management-api) and the all-in-one binary both embed it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/conclave-rtc/conclave/common/bus"
+	"github.com/conclave-rtc/conclave/common/store"
+	"github.com/conclave-rtc/conclave/management-api/internal/auth"
+	"github.com/conclave-rtc/conclave/management-api/internal/metrics"
+	"github.com/conclave-rtc/conclave/management-api/internal/rest"
+)
+
+// Scheduler picks a worker of a purpose ("portal", "conference") for a task; *cluster.Registry
+// implements it.
+type Scheduler = rest.Scheduler
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Store     store.Store
+	Bus       bus.Bus
+	Scheduler Scheduler
+	// Logger receives request and error logs (nil: discarded).
+	Logger *slog.Logger
+	// Now returns the current time (nil: time.Now).
+	Now func() time.Time
+}
+
+// Server is the management API. New builds it without starting anything; Listen and Run
+// serve it.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	handler http.Handler
+
+	mu sync.Mutex
+	ln net.Listener
+}
+
+// New validates cfg and deps and builds the HTTP handler. Zero sizes and timeouts in cfg take
+// their defaults.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Store == nil || deps.Bus == nil || deps.Scheduler == nil {
+		return nil, fmt.Errorf("%w: Store, Bus and Scheduler are required", ErrConfig)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	s := &Server{cfg: cfg, deps: deps}
+	s.handler = s.build()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen opens the listening socket; Addr then reports its address (useful with port 0).
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return ErrListening
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("management api: listen %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the listening address, or nil before Listen.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Run serves until ctx ends, then shuts down gracefully within ShutdownTimeout. It listens
+// first if Listen was not called. It returns nil after a graceful stop.
+func (s *Server) Run(ctx context.Context) error {
+	if s.Addr() == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.deps.Logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.deps.Logger.Info("management api listening", "addr", ln.Addr().String())
+	select {
+	case err := <-served:
+		return fmt.Errorf("management api: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && serr != nil {
+		return fmt.Errorf("management api: serve: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("management api: shutdown: %w", err)
+	}
+	return nil
+}
+
+// build assembles the gin engine behind the CORS/OPTIONS/trailing-slash front.
+func (s *Server) build() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = false
+
+	m := metrics.New()
+	authn := auth.New(auth.Config{
+		SuperServiceID: s.cfg.SuperServiceID, CacheTTL: s.cfg.CacheTTL, ReplayWindow: s.cfg.ReplayWindow,
+		RateLimit: s.cfg.RateLimit, FailureDelay: s.cfg.AuthFailureDelay, Now: s.deps.Now,
+	}, s.deps.Store, s.deps.Logger)
+	api := rest.New(rest.Config{
+		BodyLimit: s.cfg.BodyLimit, CacheTTL: s.cfg.CacheTTL, SuperServiceID: s.cfg.SuperServiceID,
+		DefaultPreference: s.cfg.TokenPreferenceDefault, ScheduleTimeout: s.cfg.ScheduleTimeout,
+		CallTimeout: s.cfg.CallTimeout, AddTimeout: s.cfg.AddTimeout,
+	}, rest.Deps{Store: s.deps.Store, Bus: s.deps.Bus, Scheduler: s.deps.Scheduler, Auth: authn,
+		Log: s.deps.Logger, Now: s.deps.Now})
+
+	e.Use(m.Middleware(s.deps.Logger), recovery(s.deps.Logger))
+	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", gin.WrapH(m.Handler()))
+	api.Register(e, authn.Middleware())
+	e.NoRoute(noRoute(authn.Middleware()))
+	return front(e)
+}
+
+// ready answers 200 when the store answers a ping within a second, else 503.
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
+	defer cancel()
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		s.deps.Logger.Warn("readiness check failed", "err", err)
+		c.String(http.StatusServiceUnavailable, "store unavailable")
+		return
+	}
+	c.String(http.StatusOK, "ok")
+}

@@ -1,0 +1,86 @@
+# Shared helpers for scripts/test and scripts/bench. Source it; do not run it.
+# Servers started here listen on 127.0.0.1 only and keep their state under $CONCLAVE_SCRATCH.
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# wait_port PORT SECONDS: poll until something accepts TCP on 127.0.0.1:PORT.
+wait_port() {
+	local port=$1 secs=$2 i
+	for ((i = 0; i < secs * 10; i++)); do
+		(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# apt_install PKG...: installs the Debian packages that are missing (one apt-get update first).
+apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get"
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# start_rabbitmq DIR PORT: an isolated RabbitMQ node (own HOME, cookie, mnesia) on loopback.
+start_rabbitmq() {
+	local dir=$1 port=$2
+	mkdir -p "$dir"
+	(
+		export HOME=$dir RABBITMQ_NODENAME=rabbit@localhost
+		export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port
+		export ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_DIST_PORT=$((port + 20000))
+		export RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log
+		export RABBITMQ_PID_FILE=$dir/rabbit.pid RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins
+		export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+		echo '[].' >"$dir/enabled_plugins"
+		exec /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/stdout.log" 2>&1
+	) &
+	echo $! >"$dir/launcher.pid"
+	wait_port "$port" 60 || { tail -n 30 "$dir/stdout.log" >&2; die "RabbitMQ did not start"; }
+}
+
+# stop_rabbitmq DIR
+stop_rabbitmq() {
+	local dir=$1
+	[ -f "$dir/rabbit.pid" ] || return 0
+	HOME=$dir ERL_EPMD_ADDRESS=127.0.0.1 timeout 30 /usr/lib/rabbitmq/bin/rabbitmqctl -n rabbit@localhost \
+		stop "$dir/rabbit.pid" >/dev/null 2>&1 || kill "$(cat "$dir/launcher.pid")" 2>/dev/null || true
+	ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true
+}
+
+# build_ferretserver OUT: the MongoDB-wire test server (FerretDB embedded, SQLite backend).
+build_ferretserver() {
+	local out=$1 root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	[ -x "$out" ] && [ "$out" -nt "$root/scripts/ferretserver/main.go" ] && return 0
+	log "building the FerretDB test server (first build takes ~2 min)"
+	(cd "$root/scripts/ferretserver" && GOWORK=off go build -trimpath -o "$out" .)
+}
+
+# start_ferretserver BIN DIR PORT
+start_ferretserver() {
+	local bin=$1 dir=$2 port=$3
+	mkdir -p "$dir"
+	"$bin" -listen "127.0.0.1:$port" -dir "$dir" -log error >"$dir/stdout.log" 2>&1 &
+	echo $! >"$dir/ferret.pid"
+	wait_port "$port" 30 || { tail -n 30 "$dir/stdout.log" >&2; die "FerretDB test server did not start"; }
+}
+
+stop_ferretserver() {
+	local dir=$1
+	[ -f "$dir/ferret.pid" ] && kill "$(cat "$dir/ferret.pid")" 2>/dev/null || true
+}
+
+# modules: every Go module of the workspace, one directory per line.
+modules() {
+	local root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	(cd "$root" && go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
+}

@@ -1,0 +1,20 @@
+// Command webrtc-agent runs the webrtc agent as a separate process of a distributed deployment.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/conclave-rtc/conclave/common/boot"
+	"github.com/conclave-rtc/conclave/webrtc-agent/agent"
+)
+
+func main() {
+	os.Exit(boot.Command("webrtc-agent", false, func(ctx context.Context, p boot.Process) error {
+		a, err := agent.New(agent.Config{Host: p.Host, Heartbeat: p.Config.Cluster.Heartbeat}, agent.Deps{Bus: p.Bus, Logger: p.Log})
+		if err != nil {
+			return err
+		}
+		return a.Run(ctx)
+	}))
+}

@@ -1,0 +1,202 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrCodecMismatch: a down-track cannot be switched to a source with another codec.
+var ErrCodecMismatch = errors.New("sfu: source codec differs from the subscription's")
+
+// DownTrack is one subscriber's track: a webrtc.TrackLocal fed by a source Track. It writes
+// every packet with its own SSRC, negotiated payload type and rewritten numbering.
+type DownTrack struct {
+	id, streamID string
+	kind         webrtc.RTPCodecType
+	codec        webrtc.RTPCodecCapability
+
+	mu     sync.Mutex // guards everything below; contended only during a layer switch
+	rw     rewriter
+	active bool
+	writer webrtc.TrackLocalWriter
+	ssrc   uint32
+	pt     uint8
+	hdr    rtp.Header // reused for every packet
+
+	sent atomic.Uint64
+	now  func() int64
+}
+
+var (
+	_ webrtc.TrackLocal = (*DownTrack)(nil)
+	_ Sink              = (*DownTrack)(nil)
+)
+
+// NewDownTrack returns a down-track of src with the given track and stream ids (msid). It
+// is not attached: call Attach once the transport may send.
+func NewDownTrack(id, streamID string, src *Track) *DownTrack {
+	d := &DownTrack{id: id, streamID: streamID, kind: src.Kind(), codec: src.Codec(), active: true,
+		now: func() int64 { return time.Now().UnixNano() }}
+	d.rw = rewriter{clockRate: src.Codec().ClockRate, src: src}
+	return d
+}
+
+// Codec returns the codec the down-track sends.
+func (d *DownTrack) Codec() webrtc.RTPCodecCapability { return d.codec }
+
+// Sent returns the number of packets written.
+func (d *DownTrack) Sent() uint64 { return d.sent.Load() }
+
+// Source returns the current source track.
+func (d *DownTrack) Source() *Track {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rw.src
+}
+
+// Attach starts receiving packets from the source and asks it for a keyframe.
+func (d *DownTrack) Attach() {
+	src := d.Source()
+	src.AddSink(d)
+	src.RequestKeyframe()
+}
+
+// Detach stops receiving from the current and any pending source.
+func (d *DownTrack) Detach() {
+	d.mu.Lock()
+	src, pending := d.rw.src, d.rw.pending
+	d.rw.pending = nil
+	d.mu.Unlock()
+	src.RemoveSink(d)
+	if pending != nil {
+		pending.RemoveSink(d)
+	}
+}
+
+// WritePacket implements Sink.
+func (d *DownTrack) WritePacket(src *Track, p *Packet) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.active || d.writer == nil {
+		return
+	}
+	old := d.rw.src
+	seq, ts, ok := d.rw.rewrite(src, p, d.now())
+	if !ok {
+		return
+	}
+	if d.rw.src != old { // switched to the pending source at its keyframe
+		old.RemoveSink(d)
+	}
+	h := &d.hdr
+	h.Version, h.Padding, h.Extension, h.ExtensionProfile = 2, false, false, 0
+	h.Extensions, h.CSRC = h.Extensions[:0], nil
+	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = p.Marker, d.pt, seq, ts, d.ssrc
+	if _, err := d.writer.WriteRTP(h, p.Payload); err == nil {
+		d.sent.Add(1)
+	}
+}
+
+// Switch re-points the down-track to another source (a simulcast layer or another stream
+// with the same codec). Forwarding moves over at the new source's next keyframe, which is
+// requested; until then the old source keeps flowing.
+func (d *DownTrack) Switch(to *Track) error {
+	if !SameCodec(d.codec, to.Codec()) {
+		return fmt.Errorf("%w: %s", ErrCodecMismatch, to.Codec().MimeType)
+	}
+	d.mu.Lock()
+	prev := d.rw.pending
+	if to == d.rw.src {
+		d.rw.pending = nil
+	} else {
+		d.rw.pending = to
+	}
+	d.mu.Unlock()
+	if prev != nil && prev != to {
+		prev.RemoveSink(d)
+	}
+	if to != d.Source() {
+		to.AddSink(d)
+		to.RequestKeyframe()
+	}
+	return nil
+}
+
+// SetActive stops (false) or resumes sending; a resume restarts at a keyframe.
+func (d *DownTrack) SetActive(active bool) {
+	d.mu.Lock()
+	changed := d.active != active
+	d.active = active
+	if active {
+		d.rw.synced = false
+	}
+	src := d.rw.src
+	d.mu.Unlock()
+	if changed && active {
+		src.RequestKeyframe()
+	}
+}
+
+// Resync implements resyncer: numbering restarts at the source's next keyframe.
+func (d *DownTrack) Resync() {
+	d.mu.Lock()
+	d.rw.synced = false
+	d.mu.Unlock()
+}
+
+// HandleRTCP forwards a subscriber's keyframe requests (PLI, FIR) to the source, which
+// throttles them.
+func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		switch p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			d.Source().RequestKeyframe()
+			return
+		}
+	}
+}
+
+// Bind implements webrtc.TrackLocal: it picks the negotiated codec matching the source.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if !strings.EqualFold(c.MimeType, d.codec.MimeType) || !SameCodec(c.RTPCodecCapability, d.codec) {
+			continue
+		}
+		d.mu.Lock()
+		d.writer, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
+		d.rw.synced = false
+		src := d.rw.src
+		d.mu.Unlock()
+		src.RequestKeyframe()
+		return c, nil
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.mu.Lock()
+	d.writer = nil
+	d.mu.Unlock()
+	return nil
+}
+
+// ID implements webrtc.TrackLocal.
+func (d *DownTrack) ID() string { return d.id }
+
+// RID implements webrtc.TrackLocal.
+func (d *DownTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal.
+func (d *DownTrack) StreamID() string { return d.streamID }
+
+// Kind implements webrtc.TrackLocal.
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.kind }

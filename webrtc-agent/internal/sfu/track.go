@@ -1,0 +1,181 @@
+package sfu
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// DefaultKeyframeInterval is the minimum interval between two keyframe requests sent to a
+// publisher for one track, however many subscribers ask.
+const DefaultKeyframeInterval = 500 * time.Millisecond
+
+// Sink receives a Track's packets. WritePacket runs on the track's forwarding goroutine and
+// must not block; p is valid only during the call.
+type Sink interface {
+	WritePacket(src *Track, p *Packet)
+}
+
+// SourceCloser is a sink told when its source track closes (e.g. a media-link exporter that
+// must end its link).
+type SourceCloser interface{ SourceClosed() }
+
+// resyncer is a sink whose numbering must restart at the next keyframe (after the source
+// was muted).
+type resyncer interface{ Resync() }
+
+// TrackConfig describes a publication track.
+type TrackConfig struct {
+	ID    string // <transportId>-<mid>[:<rid>]
+	Kind  webrtc.RTPCodecType
+	Codec webrtc.RTPCodecCapability
+	// Keyframe asks the publisher for a keyframe (PLI upstream). It may be nil.
+	Keyframe func()
+	// KeyframeInterval throttles Keyframe (default DefaultKeyframeInterval).
+	KeyframeInterval time.Duration
+}
+
+// Track is one published track (one rid of a simulcast publication, or one relayed track).
+// One goroutine feeds it with Forward; sinks are added and removed from any goroutine and
+// read lock-free on the packet path (copy-on-write slice).
+type Track struct {
+	cfg    TrackConfig
+	family int
+
+	sinks  atomic.Pointer[[]Sink]
+	mu     sync.Mutex // serialises sink list updates
+	active atomic.Bool
+	closed atomic.Bool
+	lastKF atomic.Int64 // unix ns of the last keyframe request sent upstream
+
+	pkt     Packet // reused by the forwarding goroutine
+	packets atomic.Uint64
+}
+
+// NewTrack returns an active track with no sinks.
+func NewTrack(cfg TrackConfig) *Track {
+	if cfg.KeyframeInterval <= 0 {
+		cfg.KeyframeInterval = DefaultKeyframeInterval
+	}
+	t := &Track{cfg: cfg, family: codecFamily(cfg.Codec.MimeType)}
+	t.active.Store(true)
+	return t
+}
+
+// ID returns the track id.
+func (t *Track) ID() string { return t.cfg.ID }
+
+// Kind returns audio or video.
+func (t *Track) Kind() webrtc.RTPCodecType { return t.cfg.Kind }
+
+// Codec returns the negotiated codec of the publication.
+func (t *Track) Codec() webrtc.RTPCodecCapability { return t.cfg.Codec }
+
+// Packets returns the number of RTP packets received.
+func (t *Track) Packets() uint64 { return t.packets.Load() }
+
+// Forward parses one RTP packet and hands it to every sink. It reports false for data that
+// is not RTP. Only one goroutine may call it.
+func (t *Track) Forward(b []byte) bool {
+	if !ParseRTP(b, &t.pkt) {
+		return false
+	}
+	t.packets.Add(1)
+	if !t.active.Load() || t.closed.Load() {
+		return true
+	}
+	sinks := t.sinks.Load()
+	if sinks == nil || len(*sinks) == 0 {
+		return true
+	}
+	t.pkt.Keyframe = isKeyframeStart(t.family, t.pkt.Payload)
+	for _, s := range *sinks {
+		s.WritePacket(t, &t.pkt)
+	}
+	return true
+}
+
+// AddSink starts forwarding to s; adding a sink twice is a no-op.
+func (t *Track) AddSink(s Sink) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.loadSinks()
+	if slices.Contains(old, s) {
+		return
+	}
+	next := append(slices.Clip(old), s)
+	t.sinks.Store(&next)
+}
+
+// RemoveSink stops forwarding to s and returns the number of sinks left.
+func (t *Track) RemoveSink(s Sink) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := slices.DeleteFunc(slices.Clone(t.loadSinks()), func(x Sink) bool { return x == s })
+	t.sinks.Store(&next)
+	return len(next)
+}
+
+// Sinks returns the number of sinks.
+func (t *Track) Sinks() int { return len(t.loadSinks()) }
+
+func (t *Track) loadSinks() []Sink {
+	if p := t.sinks.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// RequestKeyframe asks the publisher for a keyframe unless one was requested within the
+// throttle interval.
+func (t *Track) RequestKeyframe() {
+	if t.cfg.Keyframe == nil || t.closed.Load() {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := t.lastKF.Load()
+	if now-last < int64(t.cfg.KeyframeInterval) || !t.lastKF.CompareAndSwap(last, now) {
+		return
+	}
+	t.cfg.Keyframe()
+}
+
+// SetActive mutes (false: packets are dropped) or unmutes the track. On unmute every sink
+// restarts its numbering at the next keyframe, which is requested.
+func (t *Track) SetActive(active bool) {
+	if t.active.Swap(active) == active || !active {
+		return
+	}
+	for _, s := range t.loadSinks() {
+		if r, ok := s.(resyncer); ok {
+			r.Resync()
+		}
+	}
+	t.lastKF.Store(0)
+	t.RequestKeyframe()
+}
+
+// Active reports whether the track forwards packets.
+func (t *Track) Active() bool { return t.active.Load() }
+
+// Close stops forwarding for good, tells SourceCloser sinks, and returns the sinks that
+// were attached.
+func (t *Track) Close() []Sink {
+	t.closed.Store(true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.loadSinks()
+	t.sinks.Store(nil)
+	for _, s := range old {
+		if c, ok := s.(SourceCloser); ok {
+			c.SourceClosed()
+		}
+	}
+	return old
+}
+
+// Closed reports whether Close was called.
+func (t *Track) Closed() bool { return t.closed.Load() }

@@ -1,0 +1,159 @@
+package transport
+
+import (
+	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/webrtc-agent/internal/sfu"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// onTrack binds a client's incoming track (one per mid, or per rid with simulcast) to a new
+// publication track and starts its read loop. Pion calls it once the first packet arrived.
+func (t *Transport) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := t.midOf(recv)
+	t.mu.Lock()
+	to := t.mids[mid]
+	if t.closed || to == nil || !to.op.publish || to.published[remote.RID()] != nil {
+		t.mu.Unlock()
+		t.log.Debug("unexpected remote track ignored", "mid", mid, "rid", remote.RID())
+		return
+	}
+	id := t.cfg.ID + "-" + mid
+	if remote.RID() != "" {
+		id += ":" + remote.RID()
+	}
+	codec := remote.Codec().RTPCodecCapability
+	st := sfu.NewTrack(sfu.TrackConfig{ID: id, Kind: remote.Kind(), Codec: codec, Keyframe: t.pliSender(remote)})
+	to.published[remote.RID()] = st
+	op := to.op
+	evs := []pendingEvent{{controller: op.controller, ev: protocol.RTCEvent{
+		Type: protocol.RTCEventTrack, OperationID: op.id,
+		Track: &protocol.RTCTrack{ID: id, Mid: mid, Rid: remote.RID(), Type: remote.Kind().String(), Format: sfu.FormatOf(codec)},
+	}}}
+	if !op.completed && publicationComplete(op) {
+		op.completed = true
+		evs = append(evs, pendingEvent{controller: op.controller,
+			ev: protocol.RTCEvent{Type: protocol.RTCEventComplete, OperationID: op.id}})
+	}
+	t.wg.Add(1)
+	t.mu.Unlock()
+	t.cfg.Listener.TrackPublished(st)
+	t.emit(evs)
+	go func() {
+		defer t.wg.Done()
+		readLoop(remote, st)
+	}()
+}
+
+// publicationComplete reports whether every mid of a publication has a track.
+func publicationComplete(op *operation) bool {
+	for _, to := range op.tracks {
+		if len(to.published) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// readLoop feeds a publication track until the remote track ends.
+func readLoop(remote *webrtc.TrackRemote, st *sfu.Track) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			return
+		}
+		st.Forward(buf[:n])
+	}
+}
+
+// pliSender returns a function asking the client for a keyframe of remote (RFC 4585 PLI).
+func (t *Transport) pliSender(remote *webrtc.TrackRemote) func() {
+	return func() {
+		t.mu.Lock()
+		pc := t.pc
+		t.mu.Unlock()
+		if pc != nil {
+			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
+		}
+	}
+}
+
+// midOf finds the mid of a receiver's transceiver.
+func (t *Transport) midOf(recv *webrtc.RTPReceiver) string {
+	t.mu.Lock()
+	pc := t.pc
+	t.mu.Unlock()
+	if pc == nil {
+		return ""
+	}
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Receiver() == recv {
+			return tr.Mid()
+		}
+	}
+	return ""
+}
+
+// startRTCPLoop reads a subscription sender's RTCP, which drives pion's interceptors (NACK
+// responder, reports) and forwards keyframe requests to the source. It ends when the
+// sender stops (PeerConnection closed).
+func (t *Transport) startRTCPLoop(sender *webrtc.RTPSender, down *sfu.DownTrack) {
+	if sender == nil {
+		return
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	t.wg.Add(1)
+	t.mu.Unlock()
+	go func() {
+		defer t.wg.Done()
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			down.HandleRTCP(pkts)
+		}
+	}()
+}
+
+// onState reports ready on the first connection and failed when ICE/DTLS fails or the
+// connection closes unexpectedly.
+func (t *Transport) onState(pc *webrtc.PeerConnection, s webrtc.PeerConnectionState) {
+	t.mu.Lock()
+	if t.pc != pc { // a discarded PeerConnection (failed first offer)
+		t.mu.Unlock()
+		return
+	}
+	var evs []pendingEvent
+	reason := ""
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		if !t.connected {
+			t.connected = true
+			evs = append(evs, pendingEvent{controller: t.controllerLocked(), ev: protocol.RTCEvent{Type: protocol.RTCEventReady}})
+			evs = append(evs, t.completeSubscriptionsLocked()...)
+		}
+	case webrtc.PeerConnectionStateFailed:
+		reason = "ICE/DTLS failed"
+	case webrtc.PeerConnectionStateClosed:
+		reason = "peer connection closed"
+	}
+	if reason != "" && (t.closed || t.failed) {
+		reason = "" // closed by us, or already reported
+	}
+	if reason != "" {
+		t.failed = true
+		evs = append(evs, pendingEvent{controller: t.controllerLocked(),
+			ev: protocol.RTCEvent{Type: protocol.RTCEventFailed, Reason: reason}})
+	}
+	t.mu.Unlock()
+	t.emit(evs)
+	if reason != "" {
+		t.cfg.Listener.Failed(t, reason)
+	}
+}
