@@ -3,6 +3,7 @@ module github.com/conclave-rtc/conclave
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.14
 	github.com/conclave-rtc/conclave/common v0.0.0
 	github.com/conclave-rtc/conclave/conference-agent v0.0.0
 	github.com/conclave-rtc/conclave/management-api v0.0.0
@@ -10,6 +11,10 @@ require (
 	github.com/conclave-rtc/conclave/recording-agent v0.0.0
 	github.com/conclave-rtc/conclave/streaming-agent v0.0.0
 	github.com/conclave-rtc/conclave/webrtc-agent v0.0.0
+	github.com/pion/ice/v4 v4.4.0
+	github.com/pion/interceptor v0.1.47
+	github.com/pion/rtp v1.10.5
+	github.com/pion/webrtc/v4 v4.2.18
 	golang.org/x/sync v0.24.0
 )
 
@@ -43,20 +48,16 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/pion/datachannel v1.6.2 // indirect
 	github.com/pion/dtls/v3 v3.1.5 // indirect
-	github.com/pion/ice/v4 v4.4.0 // indirect
-	github.com/pion/interceptor v0.1.47 // indirect
 	github.com/pion/logging v0.2.4 // indirect
 	github.com/pion/mdns/v2 v2.1.0 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
 	github.com/pion/rtcp v1.2.17 // indirect
-	github.com/pion/rtp v1.10.5 // indirect
 	github.com/pion/sctp v1.11.1 // indirect
 	github.com/pion/sdp/v3 v3.0.19 // indirect
 	github.com/pion/srtp/v3 v3.0.12 // indirect
 	github.com/pion/stun/v3 v3.1.6 // indirect
 	github.com/pion/transport/v4 v4.0.2 // indirect
 	github.com/pion/turn/v5 v5.0.12 // indirect
-	github.com/pion/webrtc/v4 v4.2.18 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect

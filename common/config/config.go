@@ -24,6 +24,7 @@ type Config struct {
 	Store        StoreConfig        `yaml:"store"`
 	Management   ManagementConfig   `yaml:"management"`
 	Portal       PortalConfig       `yaml:"portal"`
+	WebRTC       WebRTCConfig       `yaml:"webrtc"`
 	SuperService SuperServiceConfig `yaml:"superService"`
 	Log          LogConfig          `yaml:"log"`
 	Cluster      ClusterConfig      `yaml:"cluster"`
@@ -80,6 +81,32 @@ type PortalConfig struct {
 	Regions []string `yaml:"regions"`
 }
 
+// WebRTCConfig configures the webrtc agent's networking (ARCHITECTURE.md §7).
+type WebRTCConfig struct {
+	// UDPPort is the one UDP port every PeerConnection shares (0: an ephemeral port chosen
+	// at start; set a fixed one for firewalls).
+	UDPPort int `yaml:"udpPort"`
+	// TCPPort enables ICE-TCP on this port when > 0.
+	TCPPort int `yaml:"tcpPort"`
+	// NAT1To1IPs are public addresses announced instead of the host candidates' ones.
+	NAT1To1IPs []string `yaml:"nat1to1IPs"`
+	// Interfaces limits ICE gathering to these interfaces (empty: all but loopback).
+	Interfaces []string `yaml:"interfaces"`
+	// IncludeLoopback also gathers loopback candidates (single-machine tests and demos).
+	IncludeLoopback bool `yaml:"includeLoopback"`
+	// ISPs and Regions are the agent's capacity for the scheduling matcher: a participant whose
+	// token preference names an ISP is served by agents listing it (or none).
+	ISPs    []string `yaml:"isps"`
+	Regions []string `yaml:"regions"`
+	// Capacity is the number of transports reported as full load.
+	Capacity int `yaml:"capacity"`
+	// MediaLinkListen is where other agents fetch this agent's streams (TCP).
+	MediaLinkListen string `yaml:"mediaLinkListen"`
+	// MediaLinkAdvertise is the address other agents dial; empty: derived from the listen
+	// address and the host name.
+	MediaLinkAdvertise string `yaml:"mediaLinkAdvertise"`
+}
+
 // SuperServiceConfig is the bootstrap service created on first start (OWT's superService).
 type SuperServiceConfig struct {
 	// ID is 24 hex characters (CONCLAVE_SUPER_SERVICE_ID).
@@ -117,7 +144,11 @@ func Default() Config {
 			BodyLimit: 1 << 20,
 			CacheTTL:  5 * time.Second,
 		},
-		Portal:          PortalConfig{Listen: "0.0.0.0:8080", ISPs: []string{}, Regions: []string{}},
+		Portal: PortalConfig{Listen: "0.0.0.0:8080", ISPs: []string{}, Regions: []string{}},
+		WebRTC: WebRTCConfig{
+			NAT1To1IPs: []string{}, Interfaces: []string{}, ISPs: []string{}, Regions: []string{},
+			Capacity: 1000, MediaLinkListen: "0.0.0.0:0",
+		},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},
 		ShutdownTimeout: 20 * time.Second,
@@ -133,6 +164,10 @@ func (c Config) Distributed() bool { return c.Bus.URL != "" && c.Store.MongoURI 
 func (c Config) Redacted() Config {
 	c.Portal.ISPs = slices.Clone(c.Portal.ISPs)
 	c.Portal.Regions = slices.Clone(c.Portal.Regions)
+	c.WebRTC.NAT1To1IPs = slices.Clone(c.WebRTC.NAT1To1IPs)
+	c.WebRTC.Interfaces = slices.Clone(c.WebRTC.Interfaces)
+	c.WebRTC.ISPs = slices.Clone(c.WebRTC.ISPs)
+	c.WebRTC.Regions = slices.Clone(c.WebRTC.Regions)
 	c.Cluster.Strategies = maps.Clone(c.Cluster.Strategies)
 	c.ClusterKey = mask(c.ClusterKey)
 	c.SuperService.Key = mask(c.SuperService.Key)

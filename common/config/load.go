@@ -108,7 +108,7 @@ func describe(t reflect.Type) string {
 		return `a duration such as "1s" or "500ms"`
 	case t.Kind() == reflect.Bool:
 		return "true or false"
-	case t.Kind() == reflect.Int64:
+	case t.Kind() == reflect.Int64 || t.Kind() == reflect.Int:
 		return "an integer"
 	case t.Kind() == reflect.Float64:
 		return "a number"

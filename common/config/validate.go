@@ -43,6 +43,17 @@ func checks() []check {
 		{"portal.viaHost", func(c *Config) string { return optionalURL(c.Portal.ViaHost, "http", "https") }},
 		{"portal.isps", func(c *Config) string { return noEmptyItems(c.Portal.ISPs) }},
 		{"portal.regions", func(c *Config) string { return noEmptyItems(c.Portal.Regions) }},
+		{"webrtc.udpPort", func(c *Config) string { return port(c.WebRTC.UDPPort) }},
+		{"webrtc.tcpPort", func(c *Config) string { return port(c.WebRTC.TCPPort) }},
+		{"webrtc.nat1to1IPs", func(c *Config) string { return ipList(c.WebRTC.NAT1To1IPs) }},
+		{"webrtc.interfaces", func(c *Config) string { return noEmptyItems(c.WebRTC.Interfaces) }},
+		{"webrtc.isps", func(c *Config) string { return noEmptyItems(c.WebRTC.ISPs) }},
+		{"webrtc.regions", func(c *Config) string { return noEmptyItems(c.WebRTC.Regions) }},
+		{"webrtc.capacity", func(c *Config) string { return positive(c.WebRTC.Capacity > 0) }},
+		{"webrtc.mediaLinkListen", func(c *Config) string { return hostPort(c.WebRTC.MediaLinkListen, false) }},
+		{"webrtc.mediaLinkAdvertise", func(c *Config) string {
+			return optional(c.WebRTC.MediaLinkAdvertise, hostPort(c.WebRTC.MediaLinkAdvertise, true))
+		}},
 		{"superService.id", func(c *Config) string { return optional(c.SuperService.ID, objectID(c.SuperService.ID)) }},
 		{"superService.key", func(c *Config) string { return superKey(c.SuperService) }},
 		{"log.level", func(c *Config) string { return oneOf(c.Log.Level, "debug", "info", "warn", "error") }},
@@ -192,6 +203,24 @@ func strategies(m map[string]string) string {
 		}
 		if !cluster.IsStrategy(m[purpose]) {
 			return fmt.Sprintf("%s: unknown strategy %q (known: %s)", purpose, m[purpose], strings.Join(cluster.Strategies(), ", "))
+		}
+	}
+	return ""
+}
+
+// port accepts 0 (any) through 65535.
+func port(p int) string {
+	if p < 0 || p > 65535 {
+		return fmt.Sprintf("%d is not a port number (0-65535)", p)
+	}
+	return ""
+}
+
+// ipList accepts a list of IP addresses.
+func ipList(ips []string) string {
+	for _, s := range ips {
+		if net.ParseIP(s) == nil {
+			return fmt.Sprintf("%q is not an IP address", s)
 		}
 	}
 	return ""

@@ -15,6 +15,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/config"
+	"github.com/conclave-rtc/conclave/common/secret"
 	"github.com/conclave-rtc/conclave/common/store"
 	conference "github.com/conclave-rtc/conclave/conference-agent/agent"
 	mgmt "github.com/conclave-rtc/conclave/management-api/server"
@@ -69,12 +70,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		ISPs:       cfg.Portal.ISPs,
 		Regions:    cfg.Portal.Regions,
 		Heartbeat:  cfg.Cluster.Heartbeat,
-	}, portal.Deps{Bus: b, Logger: log.With("part", "portal")})
+	}, portal.Deps{Bus: b, Logger: log.With("part", "portal"), Store: st, Scheduler: reg, Alive: reg.Alive})
 	if err != nil {
 		return err
 	}
 	parts := []part{reg, api, ptl}
-	sh := shared{host: host, cfg: cfg, bus: b, store: st, reg: reg, log: log}
+	sh := shared{host: host, cfg: cfg, bus: b, store: st, reg: reg, key: key, log: log}
 	for _, mk := range agentMakers {
 		a, err := mk(sh)
 		if err != nil {
@@ -106,6 +107,7 @@ type shared struct {
 	bus   bus.Bus
 	store store.Store
 	reg   *cluster.Registry
+	key   secret.Key
 	log   *slog.Logger
 }
 
@@ -117,7 +119,7 @@ var agentMakers = []func(s shared) (part, error){
 				Logger: s.log.With("part", conference.Purpose)})
 	},
 	func(s shared) (part, error) {
-		return webrtc.New(webrtc.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+		return webrtc.New(webrtc.FromConfig(s.cfg, s.host, s.key),
 			webrtc.Deps{Bus: s.bus, Logger: s.log.With("part", webrtc.Purpose)})
 	},
 	func(s shared) (part, error) {

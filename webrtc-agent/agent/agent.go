@@ -47,6 +47,9 @@ type Config struct {
 	Interfaces []string
 	// IncludeLoopback gathers loopback candidates (tests, or a public IP on lo).
 	IncludeLoopback bool
+	// ISPs and Regions are the agent's scheduling capacity (OWT capacity.isps/regions):
+	// participants whose token preference names an ISP go to agents listing it or none.
+	ISPs, Regions []string
 	// Capacity is the transport count reported as load 1.0 (default DefaultCapacity).
 	Capacity int
 
@@ -114,7 +117,8 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, bus: deps.Bus, log: deps.Logger, ready: make(chan struct{}),
 		transports: map[string]*transport.Transport{}, tracks: map[string]*sfu.Track{}, imports: map[string]*relay{}}
-	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad, Started: time.Now()}
+	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,
+		ISPs: cfg.ISPs, Regions: cfg.Regions, Started: time.Now()}
 	a.id = w.ID
 	a.log = a.log.With("agent", a.id)
 	a.ann = cluster.NewAnnouncer(deps.Bus, w, cfg.Heartbeat, a.load, a.log)

@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	os.Exit(boot.Command("portal", false, func(ctx context.Context, p boot.Process) error {
+	os.Exit(boot.Command("portal", true, func(ctx context.Context, p boot.Process) error {
 		c := p.Config.Portal
 		s, err := server.New(server.Config{
 			Listen:     c.Listen,
@@ -20,7 +20,7 @@ func main() {
 			ISPs:       c.ISPs,
 			Regions:    c.Regions,
 			Heartbeat:  p.Config.Cluster.Heartbeat,
-		}, server.Deps{Bus: p.Bus, Logger: p.Log})
+		}, server.Deps{Bus: p.Bus, Logger: p.Log, Store: p.Store})
 		if err != nil {
 			return err
 		}

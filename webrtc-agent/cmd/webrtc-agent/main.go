@@ -1,4 +1,4 @@
-// Command webrtc-agent runs the webrtc agent as a separate process of a distributed deployment.
+// Command webrtc-agent runs the SFU as a separate process of a distributed deployment.
 package main
 
 import (
@@ -11,7 +11,8 @@ import (
 
 func main() {
 	os.Exit(boot.Command("webrtc-agent", false, func(ctx context.Context, p boot.Process) error {
-		a, err := agent.New(agent.Config{Host: p.Host, Heartbeat: p.Config.Cluster.Heartbeat}, agent.Deps{Bus: p.Bus, Logger: p.Log})
+		key, _ := boot.ClusterKey(p.Config, false) // optional: see agent.FromConfig
+		a, err := agent.New(agent.FromConfig(p.Config, p.Host, key), agent.Deps{Bus: p.Bus, Logger: p.Log})
 		if err != nil {
 			return err
 		}

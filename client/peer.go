@@ -1,0 +1,77 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// buildAPI returns Options.API or a default API: pion's default codecs and interceptors
+// (NACK, RTCP reports, TWCC), restricted to loopback when asked.
+func buildAPI(opts Options) (*webrtc.API, error) {
+	if opts.API != nil {
+		return opts.API, nil
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("client: codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("client: interceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	if opts.LoopbackOnly {
+		LoopbackSettings(&se)
+	}
+	if opts.ConfigureSettings != nil {
+		opts.ConfigureSettings(&se)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// LoopbackSettings restricts ICE to UDP4 host candidates on loopback addresses and turns
+// mDNS off, so no packet leaves the machine.
+func LoopbackSettings(se *webrtc.SettingEngine) {
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+}
+
+// newPeerConnection creates a PeerConnection for one publication or subscription.
+func (c *Client) newPeerConnection() (*webrtc.PeerConnection, error) {
+	pc, err := c.api.NewPeerConnection(webrtc.Configuration{
+		ICEServers:   c.opts.ICEServers,
+		BundlePolicy: webrtc.BundlePolicyMaxBundle,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("client: peer connection: %w", err)
+	}
+	return pc, nil
+}
+
+// createOffer makes the offer, sets it locally and waits for ICE gathering to finish, so
+// the returned SDP carries every candidate. The client does not trickle: OWT servers
+// answer with all their candidates too (owt-protocol.md §4.5), and on loopback gathering
+// takes milliseconds.
+func createOffer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return "", fmt.Errorf("client: create offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return "", fmt.Errorf("client: set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", fmt.Errorf("client: ICE gathering: %w", ctx.Err())
+	}
+	return pc.LocalDescription().SDP, nil
+}
