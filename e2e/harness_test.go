@@ -37,7 +37,8 @@ func repoRoot() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-// binary returns the path of a built command: "conclave", "management-api", "portal", ...
+// binary returns the path of a built command: "conclave", "management-api", "portal",
+// "conference-agent" or "webrtc-agent".
 func binary(t *testing.T, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -45,19 +46,18 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		pkgs := map[string]string{
-			"conclave":         "./cmd/conclave",
-			"management-api":   "./management-api/cmd/management-api",
-			"portal":           "./portal/cmd/portal",
-			"conference-agent": "./conference-agent/cmd/conference-agent",
+		// One go build for every command (each named after its directory), with the race
+		// detector exactly when the test binary has it (see raceEnabled).
+		args := []string{"build", "-o", binDir + string(filepath.Separator)}
+		if raceEnabled {
+			args = append(args, "-race")
 		}
-		for n, p := range pkgs {
-			cmd := exec.Command("go", "build", "-race", "-o", filepath.Join(binDir, n), p)
-			cmd.Dir = repoRoot()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("build %s: %v\n%s", n, err, out)
-				return
-			}
+		args = append(args, "./cmd/conclave", "./management-api/cmd/management-api", "./portal/cmd/portal",
+			"./conference-agent/cmd/conference-agent", "./webrtc-agent/cmd/webrtc-agent")
+		cmd := exec.Command("go", args...)
+		cmd.Dir = repoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
