@@ -6,11 +6,13 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -162,7 +164,21 @@ func TestClientTextAndDrop(t *testing.T) {
 	}
 }
 
-// newTracks returns VP8 and Opus tracks fed by the clip sources until the test ends.
+// keyframeTrack is a clip track whose keyframe requests reach its source and are counted.
+type keyframeTrack struct {
+	*webrtc.TrackLocalStaticSample
+	src      *media.Source
+	requests atomic.Int64
+}
+
+// RequestKeyframe implements KeyframeRequester.
+func (k *keyframeTrack) RequestKeyframe() {
+	k.requests.Add(1)
+	k.src.RequestKeyframe()
+}
+
+// newTracks returns Opus and VP8 tracks fed by the clip sources until the test ends; the
+// video track is a *keyframeTrack.
 func newTracks(t *testing.T) []webrtc.TrackLocal {
 	t.Helper()
 	v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "me")
@@ -173,20 +189,22 @@ func newTracks(t *testing.T) []webrtc.TrackLocal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	vt := &keyframeTrack{TrackLocalStaticSample: v, src: media.NewVP8Source(v)}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, src := range []*media.Source{media.NewVP8Source(v), media.NewOpusSource(a)} {
+	for _, src := range []*media.Source{vt.src, media.NewOpusSource(a)} {
 		wg.Go(func() { _ = src.Run(ctx) })
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return []webrtc.TrackLocal{a, v}
+	return []webrtc.TrackLocal{a, vt}
 }
 
 func TestClientPublish(t *testing.T) {
 	fp := newFakePortal(t)
 	c, _ := join(t, fp, Options{})
 	ctx := testCtx(t)
-	pub, err := c.Publish(ctx, newTracks(t), PublishOptions{Attributes: map[string]string{"k": "v"}})
+	tracks := newTracks(t)
+	pub, err := c.Publish(ctx, tracks, PublishOptions{Attributes: map[string]string{"k": "v"}})
 	if err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
@@ -209,6 +227,9 @@ func TestClientPublish(t *testing.T) {
 		v, a := fp.counter(webrtc.MimeTypeVP8), fp.counter(webrtc.MimeTypeOpus)
 		return v != nil && a != nil && v.Stats().Decodable >= 30 && a.Stats().Decodable >= 50
 	})
+	// The fake portal sends a PLI for the video track once it arrives.
+	vt := tracks[1].(*keyframeTrack)
+	waitFor(t, "the PLI at the video track", func() bool { return vt.requests.Load() >= 1 })
 	if err := pub.Mute(ctx, "video"); err != nil {
 		t.Fatal(err)
 	}
@@ -305,5 +326,23 @@ func TestClientSessionFailures(t *testing.T) {
 				t.Fatalf("%d sessions left registered", n)
 			}
 		})
+	}
+}
+
+func TestClientWantsKeyframe(t *testing.T) {
+	tests := []struct {
+		name string
+		pkts []rtcp.Packet
+		want bool
+	}{
+		{"pli", []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 1}}, true},
+		{"fir after report", []rtcp.Packet{&rtcp.ReceiverReport{}, &rtcp.FullIntraRequest{MediaSSRC: 1}}, true},
+		{"nack and report", []rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: 1}, &rtcp.ReceiverReport{}}, false},
+		{"empty", nil, false},
+	}
+	for _, tt := range tests {
+		if got := wantsKeyframe(tt.pkts); got != tt.want {
+			t.Errorf("%s: wantsKeyframe = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -14,12 +14,13 @@ import (
 	"github.com/conclave-rtc/conclave/client/internal/siotest"
 	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
 // fakePortal is a scripted OWT portal for the client's unit tests: a siotest server
 // whose soac answers come from real pion PeerConnections on loopback. Publications are
-// received and counted; subscriptions get the VP8 clip.
+// received and counted (and sent a PLI for their video); subscriptions get the VP8 clip.
 type fakePortal struct {
 	t   *testing.T
 	srv *siotest.Server
@@ -184,6 +185,9 @@ func (fp *fakePortal) answer(s *siotest.Socket, id, offer string) (string, error
 	fp.pcs = append(fp.pcs, pc)
 	fp.mu.Unlock()
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+		}
 		fc, _ := media.NewFrameCounter(tr.Codec().MimeType)
 		fp.mu.Lock()
 		fp.counters[tr.Codec().MimeType] = fc

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -18,6 +19,15 @@ type PublishOptions struct {
 	Attributes any
 	// Sources maps a kind ("audio", "video") to its OWT source; defaults "mic" and "camera".
 	Sources map[string]string
+}
+
+// KeyframeRequester is implemented by a published track that can make a keyframe on
+// demand: an encoder, or a wrapper pairing a pion track with the media.Source feeding it.
+// When the server asks for a keyframe of the track (RTCP PLI or FIR, e.g. for a new
+// subscriber), the publication calls RequestKeyframe on the sender's RTCP goroutine, so it
+// must not block. Tracks that do not implement it ignore keyframe requests.
+type KeyframeRequester interface {
+	RequestKeyframe()
 }
 
 // trackRequest is one entry of a publish/subscribe request's media.tracks.
@@ -42,7 +52,8 @@ type Publication struct {
 // Publish sends tracks as one stream and returns once the server reports it ready.
 // Every publication has its own PeerConnection (no transport.id is sent, so the server
 // makes the publication id the transport id). Feed the tracks before or after Publish;
-// nothing is sent until ICE connects.
+// nothing is sent until ICE connects. Tracks implementing KeyframeRequester are told when
+// the server asks for a keyframe.
 func (c *Client) Publish(ctx context.Context, tracks []webrtc.TrackLocal, opts PublishOptions) (*Publication, error) {
 	if len(tracks) == 0 {
 		return nil, fmt.Errorf("client: publish: %w", ErrNoTrack)
@@ -102,7 +113,8 @@ func (s *session) cancelAtServer(ctx context.Context, name string) {
 }
 
 // addSenders adds a sendonly transceiver per track, with a goroutine draining its RTCP
-// so the interceptors (NACK responder, reports) see the feedback.
+// so the interceptors (NACK responder, reports) see the feedback and a KeyframeRequester
+// track hears the keyframe requests.
 func (s *session) addSenders(tracks []webrtc.TrackLocal, sources map[string]string) ([]trackRequest, error) {
 	reqs := make([]trackRequest, 0, len(tracks))
 	for _, t := range tracks {
@@ -120,15 +132,35 @@ func (s *session) addSenders(tracks []webrtc.TrackLocal, sources map[string]stri
 		}
 		reqs = append(reqs, trackRequest{Type: kind, Source: source})
 		sender := tr.Sender()
-		s.wg.Go(func() {
-			for {
-				if _, _, err := sender.ReadRTCP(); err != nil {
-					return
-				}
-			}
-		})
+		kr, _ := t.(KeyframeRequester)
+		s.wg.Go(func() { drainRTCP(sender, kr) })
 	}
 	return reqs, nil
+}
+
+// drainRTCP reads a sender's RTCP until the sender closes, passing keyframe requests to kr
+// when it is not nil.
+func drainRTCP(sender *webrtc.RTPSender, kr KeyframeRequester) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		if kr != nil && wantsKeyframe(pkts) {
+			kr.RequestKeyframe()
+		}
+	}
+}
+
+// wantsKeyframe reports whether an RTCP compound packet holds a PLI or a FIR.
+func wantsKeyframe(pkts []rtcp.Packet) bool {
+	for _, p := range pkts {
+		switch p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			return true
+		}
+	}
+	return false
 }
 
 // codecTrack is a track that sends one fixed codec (pion's static tracks).

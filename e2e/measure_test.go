@@ -144,8 +144,9 @@ func TestE2EMeasureJoinLatency(t *testing.T) {
 	room := startMeasureRoom(ctx, t)
 
 	// Sequential: each subscriber leaves before the next joins. Each arrives at a random
-	// point of the publisher's keyframe interval (the clip has a keyframe every second and
-	// cannot make one on request), so the loop does not phase-lock to the keyframes.
+	// point of the publisher's keyframe interval (the clip has a keyframe every second; it
+	// also answers the SFU's PLI with one, throttled by the SFU and the source), so the loop
+	// does not phase-lock to the keyframes.
 	var seq []joinPhases
 	seqStart := time.Now()
 	for i := range n {
@@ -353,7 +354,8 @@ func TestE2EMeasureForwardingCPU(t *testing.T) {
 	// Baseline: the publisher alone (ingest, RTCP, signaling keep-alives).
 	base := measureWindow(t, pid, ticks, &pc, time.Duration(secs)*time.Second)
 
-	// Subscribers join in parallel (each waits up to a keyframe interval for its video).
+	// Subscribers join in parallel (each waits for a keyframe: the one its PLI asks for, or
+	// the clip's next when the throttles drop the request).
 	tokens := make([]string, subs)
 	for i := range tokens {
 		tokens[i] = room.token(t, fmt.Sprintf("sub-%d", i))

@@ -124,8 +124,18 @@ func joinReady(ctx context.Context, t *testing.T, token func() string, opts rtc.
 	}
 }
 
-// clipTracks returns a video track of videoMime (VP8 or H.264) and an Opus track, fed from
-// the looping clips until the test ends.
+// keyframeClip is a clip track whose source answers the server's keyframe requests (it
+// implements rtc.KeyframeRequester), as a real encoder answers PLIs.
+type keyframeClip struct {
+	*webrtc.TrackLocalStaticSample
+	src *media.Source
+}
+
+// RequestKeyframe implements rtc.KeyframeRequester.
+func (k keyframeClip) RequestKeyframe() { k.src.RequestKeyframe() }
+
+// clipTracks returns an Opus track and a video track of videoMime (VP8 or H.264), fed from
+// the looping clips until the test ends; the video answers keyframe requests.
 func clipTracks(t *testing.T, videoMime string) []webrtc.TrackLocal {
 	t.Helper()
 	vcap := webrtc.RTPCodecCapability{MimeType: videoMime, ClockRate: 90000}
@@ -144,11 +154,17 @@ func clipTracks(t *testing.T, videoMime string) []webrtc.TrackLocal {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, src := range []*media.Source{newSource(v), media.NewOpusSource(a)} {
+	vt := keyframeClip{TrackLocalStaticSample: v, src: newSource(v)}
+	for _, src := range []*media.Source{vt.src, media.NewOpusSource(a)} {
 		wg.Go(func() { _ = src.Run(ctx) })
 	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return []webrtc.TrackLocal{a, v}
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		t.Logf("clip %s: %d frames, %d keyframes (%d forced by keyframe requests)",
+			videoMime, vt.src.Frames(), vt.src.Keyframes(), vt.src.ForcedKeyframes())
+	})
+	return []webrtc.TrackLocal{a, vt}
 }
 
 // counters are frame counters by lower-case MIME type, fed by a subscription's tracks.

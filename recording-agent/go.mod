@@ -2,12 +2,17 @@ module github.com/conclave-rtc/conclave/recording-agent
 
 go 1.26.0
 
-require github.com/conclave-rtc/conclave/common v0.0.0
+require (
+	github.com/conclave-rtc/conclave/common v0.0.0
+	github.com/pion/rtcp v1.2.17
+	github.com/pion/rtp v1.10.5
+)
 
 require (
 	github.com/golang/snappy v0.0.4 // indirect
 	github.com/klauspost/compress v1.16.7 // indirect
 	github.com/montanaflynn/stats v0.7.1 // indirect
+	github.com/pion/randutil v0.1.0 // indirect
 	github.com/rabbitmq/amqp091-go v1.16.0 // indirect
 	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
 	github.com/xdg-go/scram v1.1.2 // indirect

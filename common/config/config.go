@@ -25,6 +25,7 @@ type Config struct {
 	Management   ManagementConfig   `yaml:"management"`
 	Portal       PortalConfig       `yaml:"portal"`
 	WebRTC       WebRTCConfig       `yaml:"webrtc"`
+	Recording    RecordingConfig    `yaml:"recording"`
 	SuperService SuperServiceConfig `yaml:"superService"`
 	Log          LogConfig          `yaml:"log"`
 	Cluster      ClusterConfig      `yaml:"cluster"`
@@ -107,6 +108,15 @@ type WebRTCConfig struct {
 	MediaLinkAdvertise string `yaml:"mediaLinkAdvertise"`
 }
 
+// RecordingConfig configures the recording agent.
+type RecordingConfig struct {
+	// Dir is where recordings are written (<dir>/<recordingId>.<mkv|mp4>). Empty:
+	// <dataDir>/recordings.
+	Dir string `yaml:"dir"`
+	// Capacity is the number of simultaneous recordings one agent accepts.
+	Capacity int `yaml:"capacity"`
+}
+
 // SuperServiceConfig is the bootstrap service created on first start (OWT's superService).
 type SuperServiceConfig struct {
 	// ID is 24 hex characters (CONCLAVE_SUPER_SERVICE_ID).
@@ -149,6 +159,7 @@ func Default() Config {
 			NAT1To1IPs: []string{}, Interfaces: []string{}, ISPs: []string{}, Regions: []string{},
 			Capacity: 1000, MediaLinkListen: "0.0.0.0:0",
 		},
+		Recording:       RecordingConfig{Capacity: 64},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},
 		ShutdownTimeout: 20 * time.Second,

@@ -5,7 +5,9 @@
 // requests and the management API's room RPCs (common/protocol). It owns a room while it
 // holds the store lease protocol.LeaseName(roomID), taken on the first join and renewed every
 // second; it listens to the webrtc agents' RTCEvents on protocol.RTCTopic(id) and sends client
-// events to the portals (package notify). Room policy lives in internal/room.
+// events to the portals (package notify). Recordings, streaming-outs and streaming-ins run
+// on recording/streaming agents (package sessions), whose SessionEvents arrive on
+// protocol.SessionTopic(id). Room policy lives in internal/room.
 package agent
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/store"
 	"github.com/conclave-rtc/conclave/conference-agent/internal/rtc"
+	"github.com/conclave-rtc/conclave/conference-agent/internal/sessions"
 )
 
 // Purpose is the cluster purpose this agent registers under.
@@ -32,6 +35,8 @@ const (
 	DefaultCheckInterval   = time.Second
 	DefaultScheduleTimeout = 2 * time.Second
 	DefaultRTCTimeout      = 3 * time.Second
+	// DefaultFailedSessionTTL is how long a failed recording or streaming-out stays listed.
+	DefaultFailedSessionTTL = 60 * time.Second
 	// DefaultMaxRooms is the room count at which the agent announces full load.
 	DefaultMaxRooms = 1000
 )
@@ -52,6 +57,13 @@ type Config struct {
 	// (3 s). Both are also bounded by the request's own deadline.
 	ScheduleTimeout time.Duration
 	RTCTimeout      time.Duration
+	// SessionStartTimeout bounds rec.start/out.start (20 s; OWT waits 18 s) and
+	// StreamingInTimeout in.start (90 s; OWT waits about 85 s).
+	SessionStartTimeout time.Duration
+	StreamingInTimeout  time.Duration
+	// FailedSessionTTL is how long a failed recording or streaming-out stays in the REST list
+	// with its error (60 s).
+	FailedSessionTTL time.Duration
 	// NoticeQueue bounds each room's queue of client events (notify.DefaultSize).
 	NoticeQueue int
 	// MaxRooms is the number of live rooms announced as full load (1000).
@@ -72,6 +84,9 @@ func (cfg Config) withDefaults() Config {
 	def(&cfg.ScheduleTimeout, DefaultScheduleTimeout)
 	def(&cfg.RTCTimeout, DefaultRTCTimeout)
 	def(&cfg.Heartbeat, cluster.DefaultInterval)
+	def(&cfg.SessionStartTimeout, sessions.DefaultStartTimeout)
+	def(&cfg.StreamingInTimeout, sessions.DefaultInTimeout)
+	def(&cfg.FailedSessionTTL, DefaultFailedSessionTTL)
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = DefaultMaxRooms
 	}
@@ -110,6 +125,7 @@ type Agent struct {
 	id       string
 	ann      *cluster.Announcer
 	rtc      *rtc.Client
+	sessions *sessions.Client
 	handlers map[string]handler
 
 	mu       sync.Mutex
@@ -143,7 +159,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg: cfg, deps: deps, log: deps.Logger.With("agent", w.ID), id: w.ID,
-		rtc:   rtc.New(deps.Bus, cfg.RTCTimeout, deps.Logger),
+		rtc: rtc.New(deps.Bus, cfg.RTCTimeout, deps.Logger),
+		sessions: sessions.New(deps.Bus, sessions.Timeouts{Start: cfg.SessionStartTimeout, In: cfg.StreamingInTimeout},
+			deps.Logger),
 		rooms: map[string]*entry{}, index: map[string]*entry{},
 	}
 	a.ann = cluster.NewAnnouncer(deps.Bus, w, cfg.Heartbeat, a.load, deps.Logger)
@@ -177,9 +195,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		_ = srv.Close()
 		return fmt.Errorf("conference-agent: listen for rtc events: %w", err)
 	}
+	sessEvents, err := sessions.Listen(a.deps.Bus, a.id, a.log, a.routeSession)
+	if err != nil {
+		_ = events.Close()
+		_ = srv.Close()
+		return fmt.Errorf("conference-agent: listen for session events: %w", err)
+	}
 	rtcCtx, stopRTC := context.WithCancel(context.WithoutCancel(ctx))
-	rtcDone := make(chan struct{})
-	go func() { defer close(rtcDone); _ = a.rtc.Run(rtcCtx) }()
+	rtcDone := make(chan struct{}, 2)
+	go func() { defer func() { rtcDone <- struct{}{} }(); _ = a.rtc.Run(rtcCtx) }()
+	go func() { defer func() { rtcDone <- struct{}{} }(); _ = a.sessions.Run(rtcCtx) }()
 	annErr := make(chan error, 1)
 	go func() { annErr <- a.ann.Run(ctx) }()
 
@@ -190,7 +215,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	a.wg.Wait() // the rooms' keepers see ctx end and drop their rooms
 	_ = events.Close()
-	stopRTC()
+	_ = sessEvents.Close()
+	stopRTC() // the queued terminations and session stops are sent before Run returns
+	<-rtcDone
 	<-rtcDone
 	return <-annErr
 }

@@ -16,9 +16,10 @@ import (
 
 // client makes the portal's and the management API's RPCs to one agent.
 type client struct {
-	t     *testing.T
-	bus   bus.Bus
-	agent string
+	t      *testing.T
+	bus    bus.Bus
+	agent  string
+	roomID string // for RoomRequest helpers
 }
 
 func (c client) call(method string, req, resp any) error {

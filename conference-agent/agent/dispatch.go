@@ -155,17 +155,8 @@ func (a *Agent) managementRoutes() map[string]handler {
 		protocol.MethodStreamsDelete: onRoom(a, itemRoom, func(_ context.Context, r *room.Room, v protocol.ItemRequest) (any, error) {
 			return done(r.DeleteStream(v.ID))
 		}),
-		protocol.MethodStreamingInsAdd: func(context.Context, bus.Request) (any, error) {
-			return nil, noAgent("streaming")
-		},
-		protocol.MethodStreamingInsDelete: onRoom(a, itemRoom, notFound),
 	}
-	a.addOutputs(h, "streaming", protocol.MethodStreamingOutsList, protocol.MethodStreamingOutsAdd,
-		protocol.MethodStreamingOutsUpdate, protocol.MethodStreamingOutsDelete,
-		addSources[protocol.StreamingOut])
-	a.addOutputs(h, "recording", protocol.MethodRecordingsList, protocol.MethodRecordingsAdd,
-		protocol.MethodRecordingsUpdate, protocol.MethodRecordingsDelete,
-		addSources[protocol.Recording])
+	a.sessionRoutes(h)
 	a.addOutputs(h, "sip", protocol.MethodSipCallsList, protocol.MethodSipCallsAdd,
 		protocol.MethodSipCallsUpdate, protocol.MethodSipCallsDelete,
 		addSources[protocol.SipCall])
@@ -217,7 +208,7 @@ func (a *Agent) addOutputs(h map[string]handler, purpose, list, add, update, rem
 
 // sourced is a server-side subscription spec that names its source streams.
 type sourced interface {
-	protocol.StreamingOut | protocol.Recording | protocol.SipCall | protocol.Analytics
+	protocol.SipCall | protocol.Analytics
 }
 
 // addSources decodes an add request and lists the stream ids it subscribes to.
@@ -240,10 +231,6 @@ func addSources[T sourced](req bus.Request) (string, []string, error) {
 // mediaSources returns the subscribed media of a server-side subscription spec.
 func mediaSources(spec any) protocol.OutMedia {
 	switch s := spec.(type) {
-	case protocol.StreamingOut:
-		return s.Media
-	case protocol.Recording:
-		return s.Media
 	case protocol.SipCall:
 		return s.MediaOut
 	case protocol.Analytics:

@@ -146,7 +146,7 @@ func (a *Agent) open(ctx context.Context, e *entry) (*room.Room, *notify.Queue, 
 	}
 	q := notify.New(a.deps.Bus, e.id, a.cfg.NoticeQueue, a.log)
 	r := room.New(e.id, cfg, room.Deps{
-		Controller: a.id, RTC: a.rtc, Notify: q, Index: transportIndex{a: a, e: e}, Log: a.log,
+		Controller: a.id, RTC: a.rtc, Sessions: a.sessions, Notify: q, Index: transportIndex{a: a, e: e}, Log: a.log,
 		Scheduler: boundedScheduler{inner: a.deps.Scheduler, timeout: a.cfg.ScheduleTimeout},
 	})
 	return r, q, nil
@@ -178,6 +178,7 @@ func (a *Agent) keep(ctx context.Context, e *entry) {
 			if a.deps.Alive != nil {
 				e.room.FailAgents(a.deps.Alive)
 			}
+			e.room.ExpireSessions(a.cfg.FailedSessionTTL)
 			if e.room.CleanDue(a.cfg.CleanGrace) && e.room.CloseIfIdle() {
 				a.finish(e, "idle")
 				return

@@ -9,6 +9,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/webrtc-agent/internal/sfu"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -70,8 +71,13 @@ func (a *Agent) importTrack(ctx context.Context, ref protocol.TrackRef) (*sfu.Tr
 func (a *Agent) runRelay(r *relay) {
 	defer a.bg.Done()
 	err := r.link.Run(context.Background(), func(typ medialink.FrameType, payload []byte) {
-		if typ == medialink.FrameRTP {
+		switch typ {
+		case medialink.FrameRTP:
 			r.track.Forward(payload)
+		case medialink.FrameRTCP: // the publisher's Sender Reports, passed on to our exports
+			if pkts, err := rtcp.Unmarshal(payload); err == nil {
+				r.track.ForwardSenderReports(pkts)
+			}
 		}
 	})
 	r.track.Close()
@@ -123,11 +129,17 @@ func (e exporter) Export(trackID string, l *medialink.Link) (medialink.Export, e
 	}, nil
 }
 
-// linkSink forwards a track's packets, unmodified, into a media link.
+// linkSink forwards a track's packets and the publisher's Sender Reports, unmodified (the
+// link keeps the publisher's SSRC, so the reports need no rewriting), into a media link.
 type linkSink struct{ l *medialink.Link }
+
+var _ sfu.ReportSink = (*linkSink)(nil)
 
 // WritePacket implements sfu.Sink; a full link queue drops the packet.
 func (s *linkSink) WritePacket(_ *sfu.Track, p *sfu.Packet) { s.l.SendRTP(p.Raw) }
+
+// WriteSenderReport implements sfu.ReportSink; a full link queue drops the report.
+func (s *linkSink) WriteSenderReport(_ *sfu.Track, sr []byte) { s.l.SendRTCP(sr) }
 
 // SourceClosed implements sfu.SourceCloser: the importer learns the track is gone.
 func (s *linkSink) SourceClosed() { s.l.Close("source closed") }

@@ -1,8 +1,11 @@
 package room
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
+	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/protocol"
 )
@@ -42,6 +45,45 @@ const (
 	msgAgentLost         = "WebRTC agent is gone"
 	msgRoomDestroyed     = "Room destroyed"
 )
+
+// Server-side session messages (recordings, streaming-outs, streaming-ins).
+const (
+	msgAudioCodecInvalid   = "Audio codec invalid"
+	msgVideoCodecInvalid   = "Video codec invalid"
+	msgAACNotEnabled       = "Audio codec aac not enabled"
+	msgAudioUnacceptable   = "Audio format unacceptable"
+	msgVideoUnacceptable   = "Video format unacceptable"
+	msgSessionNotActive    = "Session is not active"
+	msgSessionAgentLost    = "Session agent is gone"
+	msgSessionFailed       = "Session failed"
+	msgSessionStopped      = "Session stopped"
+	msgContainerTS         = "Container ts is not supported"
+	msgContainerInvalid    = "Invalid container"
+	msgContainerMP4        = "Container mp4 needs aac audio (or none) and h264/h265 video (or none)"
+	msgConvertedAudioMP4   = "Audio converted from opus to aac is recorded in mp4 only"
+	msgNoSessionAudio      = "The session has no audio"
+	msgNoSessionVideo      = "The session has no video"
+	msgInvalidSessionPatch = "Invalid update"
+	msgAccessTimeout       = "Access timeout"
+)
+
+// errNoSessionAgents is the start failure of a room built without SessionAgents.
+var errNoSessionAgents = errors.New("room: no session agents configured")
+
+// badRequest is a management request refused for its content (400/1301).
+func badRequest(msg string) *errs.Error { return errs.BadRequest(msg) }
+
+// agentFailure is a session agent's refusal or silence: 500/1201 with the agent's message.
+func agentFailure(err error) *errs.Error {
+	var e *errs.Error
+	switch {
+	case errors.As(err, &e):
+		return errs.Cluster(e.Message)
+	case errors.Is(err, bus.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return errs.Cluster(msgAccessTimeout) // OWT's answer when a session is not ready in time
+	}
+	return errs.Cluster(err.Error())
+}
 
 // failure is a client-visible request failure: the portal sends its message to the client.
 func failure(msg string) *errs.Error {

@@ -189,7 +189,8 @@ func (r *Room) operationError(t *transport, opID, reason string) {
 }
 
 // FailAgents ends every transport held by an agent that alive reports gone: their operations
-// fail (`progress error`) and their streams are removed.
+// fail (`progress error`) and their streams are removed. Streaming-ins and recordings or
+// streaming-outs on a gone agent fail the same way.
 func (r *Room) FailAgents(alive func(agent string) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -202,4 +203,5 @@ func (r *Room) FailAgents(alive func(agent string) bool) {
 			r.endTransport(t, msgAgentLost, false)
 		}
 	}
+	r.failSessionAgents(alive)
 }

@@ -10,13 +10,14 @@ import (
 const (
 	streamForward = "forward"
 	infoWebRTC    = "webrtc"
+	infoStreaming = "streaming"
 )
 
 // streamInfo is a publication in the protocol 1.2 StreamInfo form (OWT stream.js
 // toPortalFormat); r.mu is held.
 func (r *Room) streamInfo(pub *publication) protocol.StreamInfo {
 	info, _ := json.Marshal(protocol.ForwardInfo{
-		Owner: pub.owner, Type: infoWebRTC, InViews: append([]string{}, pub.inViews...),
+		Owner: pub.owner, Type: pub.infoType, InViews: append([]string{}, pub.inViews...),
 		Attributes: json.RawMessage(pub.attributes),
 	})
 	out := protocol.StreamInfo{
@@ -29,6 +30,9 @@ func (r *Room) streamInfo(pub *publication) protocol.StreamInfo {
 	}
 	for _, t := range pub.tracks {
 		t.Status = pub.status(t.Type)
+		if pub.infoType != infoWebRTC {
+			t.ID, t.Mid = "", "" // OWT: only WebRTC tracks have ids; the agent's stay internal
+		}
 		out.Media.Tracks = append(out.Media.Tracks, t)
 	}
 	return out

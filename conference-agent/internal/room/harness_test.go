@@ -105,13 +105,17 @@ func (f *fakeNotifier) take() []sent {
 	return out
 }
 
-// fakeScheduler always picks agent, or fails with err.
+// fakeScheduler picks agent for transports and "<purpose>-0000@test" for sessions, or fails
+// with err.
 type fakeScheduler struct {
 	agent string
 	err   error
 }
 
-func (f fakeScheduler) Schedule(context.Context, string, string, store.Preference) (cluster.Worker, error) {
+func (f fakeScheduler) Schedule(_ context.Context, purpose, _ string, _ store.Preference) (cluster.Worker, error) {
+	if purpose != PurposeWebRTC {
+		return cluster.Worker{ID: purpose + "-0000@test"}, f.err // recording and streaming agents
+	}
 	return cluster.Worker{ID: f.agent}, f.err
 }
 
@@ -120,6 +124,7 @@ type harness struct {
 	t      *testing.T
 	r      *Room
 	rtc    *fakeRTC
+	sess   *fakeSessions
 	notes  *fakeNotifier
 	mu     sync.Mutex
 	now    time.Time
@@ -134,9 +139,10 @@ func newHarness(t *testing.T, mutate func(*model.Room)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h := &harness{t: t, rtc: &fakeRTC{fail: map[string]error{}}, notes: &fakeNotifier{}, now: time.Unix(1000, 0)}
+	h := &harness{t: t, rtc: &fakeRTC{fail: map[string]error{}}, sess: newFakeSessions(), notes: &fakeNotifier{},
+		now: time.Unix(1000, 0)}
 	h.r = New("room1", cfg, Deps{
-		Controller: "conference-1@test", RTC: h.rtc, Notify: h.notes,
+		Controller: "conference-1@test", RTC: h.rtc, Sessions: h.sess, Notify: h.notes,
 		Scheduler: fakeScheduler{agent: testAgent},
 		Now:       h.clock,
 		AfterFunc: func(_ time.Duration, f func()) { h.mu.Lock(); h.timers = append(h.timers, f); h.mu.Unlock() },

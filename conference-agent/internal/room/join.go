@@ -124,6 +124,7 @@ func (r *Room) DropAll() {
 		r.endTransport(t, msgRoomDestroyed, true)
 	}
 	r.participants = map[string]*participant{}
+	r.stopAllSessions()
 	r.closed = true
 }
 

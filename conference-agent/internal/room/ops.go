@@ -57,6 +57,9 @@ func (r *Room) endPublication(pub *publication, reason string, terminate bool) {
 			r.deps.RTC.Terminate(t.agent, protocol.RTCOperation{TransportID: t.id, OperationID: pub.id})
 		}
 	}
+	if pub.agent != "" && terminate {
+		r.deps.Sessions.Stop(pub.agent, protocol.MethodInStop, pub.id)
+	}
 	r.progressError(pub.owner, pub.transport, pub.id, reason)
 	if pub.announced && r.cfg.Notifying.StreamChange {
 		r.broadcast(protocol.EventStream, protocol.StreamEvent{ID: pub.id, Status: "remove"})
@@ -66,6 +69,7 @@ func (r *Room) endPublication(pub *publication, reason string, terminate bool) {
 			r.endSubscription(s, msgSourceLoss, true)
 		}
 	}
+	r.endSessionsOf(pub.id)
 	r.dropEmptyLegacy(t, terminate)
 	r.touch()
 }

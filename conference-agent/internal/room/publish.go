@@ -66,6 +66,7 @@ func (r *Room) preparePublish(req protocol.PublishRequest) (*publication, *trans
 		seq: r.nextSeq(), id: req.StreamID, owner: p.info.ID, transport: t.id,
 		requested: append([]protocol.PubTrack(nil), req.Tracks...), attributes: req.Attributes,
 		data: req.Data, inViews: []string{}, muted: map[string]bool{},
+		infoType: infoWebRTC, origin: p.origin,
 	}
 	r.pubs[pub.id] = pub
 	t.ops[pub.id] = true

@@ -42,6 +42,20 @@ type RTC interface {
 	Terminate(agent string, op protocol.RTCOperation)
 }
 
+// SessionAgents is the conference's view of the recording and streaming agents (package
+// sessions). Start calls block until the session runs; Stop never blocks.
+type SessionAgents interface {
+	RecStart(ctx context.Context, agent string, req protocol.RecStart) (protocol.SessionStarted, error)
+	OutStart(ctx context.Context, agent string, req protocol.OutStart) (protocol.SessionStarted, error)
+	InStart(ctx context.Context, agent string, req protocol.InStart) (protocol.InStarted, error)
+	// Update sends rec.update or out.update.
+	Update(ctx context.Context, agent, method string, req protocol.SessionUpdate) error
+	// Stop queues rec.stop, out.stop or in.stop.
+	Stop(agent, method, id string)
+	// StopWait sends rec.stop, out.stop or in.stop and waits for the agent's answer.
+	StopWait(ctx context.Context, agent, method, id string) error
+}
+
 // Notifier delivers a client event to participants held by one portal, in call order,
 // without blocking (package notify).
 type Notifier interface {
@@ -59,10 +73,12 @@ type TransportIndex interface {
 	Unbind(transportID string)
 }
 
-// Deps are a room's collaborators. Now, AfterFunc and Index may be nil.
+// Deps are a room's collaborators. Now, AfterFunc, Index and Sessions may be nil (without
+// Sessions every server-side session add fails).
 type Deps struct {
 	Controller string // this conference agent's worker id
 	RTC        RTC
+	Sessions   SessionAgents
 	Notify     Notifier
 	Scheduler  Scheduler
 	Index      TransportIndex
@@ -92,12 +108,16 @@ type transport struct {
 	ops    map[string]bool
 }
 
-// publication is a forward stream published over WebRTC.
+// publication is a forward stream: published over WebRTC (on a transport) or pulled by a
+// streaming agent (streaming-in: no transport, agent set).
 type publication struct {
 	seq        uint64
 	id         string
 	owner      string
 	transport  string
+	agent      string           // streaming-in: the streaming agent holding the tracks
+	infoType   string           // info.type: "webrtc" or "streaming"
+	origin     store.Preference // where the media enters (scheduling preference of its sessions)
 	requested  []protocol.PubTrack
 	attributes []byte
 	data       bool
@@ -144,6 +164,7 @@ type Room struct {
 	transports   map[string]*transport
 	pubs         map[string]*publication
 	subs         map[string]*subscription
+	sessions     map[string]*session // recordings and streaming-outs
 	idleSince    time.Time
 }
 
@@ -161,12 +182,16 @@ func New(id string, cfg model.Room, deps Deps) *Room {
 	if deps.Index == nil {
 		deps.Index = noIndex{}
 	}
+	if deps.Sessions == nil {
+		deps.Sessions = noSessions{}
+	}
 	return &Room{
 		id: id, cfg: cfg, deps: deps, log: deps.Log.With("room", id),
 		participants: map[string]*participant{},
 		transports:   map[string]*transport{},
 		pubs:         map[string]*publication{},
 		subs:         map[string]*subscription{},
+		sessions:     map[string]*session{},
 		idleSince:    deps.Now(),
 	}
 }
@@ -263,7 +288,7 @@ func (r *Room) touch() {
 
 // idleLocked reports whether nothing keeps the room alive; r.mu is held.
 func (r *Room) idleLocked() bool {
-	return len(r.participants) == 0 && len(r.pubs) == 0 && len(r.subs) == 0
+	return len(r.participants) == 0 && len(r.pubs) == 0 && len(r.subs) == 0 && !r.hasLiveSessions()
 }
 
 // CleanDue reports whether the room has been idle for at least grace (OWT selfClean: 30 s).

@@ -114,7 +114,7 @@ func (r *Room) resolveSubTrack(req protocol.SubTrack) (subTrack, error) {
 
 // trackRef locates a track of pub; r.mu is held.
 func (r *Room) trackRef(pub *publication, trackID string) protocol.TrackRef {
-	ref := protocol.TrackRef{TrackID: trackID}
+	ref := protocol.TrackRef{TrackID: trackID, Agent: pub.agent}
 	if t := r.transports[pub.transport]; t != nil {
 		ref.Agent = t.agent
 	}

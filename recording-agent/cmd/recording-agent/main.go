@@ -11,7 +11,7 @@ import (
 
 func main() {
 	os.Exit(boot.Command("recording-agent", false, func(ctx context.Context, p boot.Process) error {
-		a, err := agent.New(agent.Config{Host: p.Host, Heartbeat: p.Config.Cluster.Heartbeat}, agent.Deps{Bus: p.Bus, Logger: p.Log})
+		a, err := agent.New(agent.FromConfig(p.Config, p.Host), agent.Deps{Bus: p.Bus, Logger: p.Log})
 		if err != nil {
 			return err
 		}

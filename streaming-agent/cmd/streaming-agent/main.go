@@ -1,4 +1,5 @@
-// Command streaming-agent runs the streaming agent as a separate process of a distributed deployment.
+// Command streaming-agent runs the streaming agent (streaming-outs and streaming-ins through
+// ffmpeg) as a separate process of a distributed deployment.
 package main
 
 import (
@@ -11,7 +12,8 @@ import (
 
 func main() {
 	os.Exit(boot.Command("streaming-agent", false, func(ctx context.Context, p boot.Process) error {
-		a, err := agent.New(agent.Config{Host: p.Host, Heartbeat: p.Config.Cluster.Heartbeat}, agent.Deps{Bus: p.Bus, Logger: p.Log})
+		key, _ := boot.ClusterKey(p.Config, false) // optional: see agent.FromConfig
+		a, err := agent.New(agent.FromConfig(p.Config, p.Host, key), agent.Deps{Bus: p.Bus, Logger: p.Log})
 		if err != nil {
 			return err
 		}

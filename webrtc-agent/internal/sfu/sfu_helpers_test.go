@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -55,11 +56,11 @@ func (c bindContext) RTCPReader() interceptor.RTCPReader      { return nil }
 var vp8 = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 
 // newVP8Track returns a video track counting keyframe requests.
-func newVP8Track(id string, kf *int) *Track {
+func newVP8Track(id string, kf *atomic.Int32) *Track {
 	return NewTrack(TrackConfig{ID: id, Kind: webrtc.RTPCodecTypeVideo, Codec: vp8,
 		Keyframe: func() {
 			if kf != nil {
-				*kf++
+				kf.Add(1)
 			}
 		}})
 }

@@ -1,7 +1,9 @@
 package sfu
 
 import (
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -62,7 +64,7 @@ func TestSFUKeyframeDetection(t *testing.T) {
 // TestSFURewriterLayerSwitch drives a down-track through start, a simulcast switch and a
 // mute/unmute, checking keyframe gating and continuous numbering.
 func TestSFURewriterLayerSwitch(t *testing.T) {
-	var kfHigh, kfLow int
+	var kfHigh, kfLow atomic.Int32
 	high, low := newVP8Track("t-0:h", &kfHigh), newVP8Track("t-0:l", &kfLow)
 	d := NewDownTrack("v", "s", high)
 	clock := int64(0)
@@ -84,7 +86,7 @@ func TestSFURewriterLayerSwitch(t *testing.T) {
 	if err := d.Switch(low); err != nil {
 		t.Fatal(err)
 	}
-	if kfLow == 0 {
+	if kfLow.Load() == 0 {
 		t.Fatal("switch did not request a keyframe from the new layer")
 	}
 	send(low, 2, 9000, 50000, false) // new layer, not a keyframe: still on high
@@ -142,22 +144,22 @@ func TestSFURewriterReorderAndWrap(t *testing.T) {
 }
 
 func TestSFUTrackMuteAndKeyframeThrottle(t *testing.T) {
-	var kf int
+	var kf atomic.Int32
 	tr := newVP8Track("t", &kf)
 	d := NewDownTrack("v", "s", tr)
 	w := &recordWriter{}
 	bindDown(d, w)
 	d.Attach()
-	if kf != 1 {
-		t.Fatalf("attach+bind sent %d keyframe requests, want 1 (throttled)", kf)
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("attach+bind sent %d keyframe requests at once, want 1 (the second is deferred)", n)
 	}
 	buf := make([]byte, 0, 1500)
 	tr.Forward(vp8Packet(buf, 1, 1, 0, true))
 	tr.SetActive(false)
 	tr.Forward(vp8Packet(buf, 1, 2, 3000, false))
 	tr.SetActive(true)
-	if kf != 2 {
-		t.Fatalf("unmute did not request a keyframe (%d)", kf)
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("unmute did not request a keyframe (%d)", n)
 	}
 	tr.Forward(vp8Packet(buf, 1, 3, 6000, false)) // waits for keyframe
 	tr.Forward(vp8Packet(buf, 1, 4, 9000, true))
@@ -168,6 +170,14 @@ func TestSFUTrackMuteAndKeyframeThrottle(t *testing.T) {
 	d.Detach()
 	if tr.Sinks() != 0 {
 		t.Fatal("detach left a sink")
+	}
+	// The request throttled at bind time is sent when the interval ends, not dropped.
+	deadline := time.Now().Add(3 * DefaultKeyframeInterval)
+	for kf.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("throttled keyframe request never sent (%d requests)", n)
 	}
 }
 

@@ -45,14 +45,17 @@ type Track struct {
 	cfg    TrackConfig
 	family int
 
-	sinks  atomic.Pointer[[]Sink]
-	mu     sync.Mutex // serialises sink list updates
-	active atomic.Bool
-	closed atomic.Bool
-	lastKF atomic.Int64 // unix ns of the last keyframe request sent upstream
+	sinks     atomic.Pointer[[]Sink]
+	mu        sync.Mutex // serialises sink list updates
+	active    atomic.Bool
+	closed    atomic.Bool
+	kfPending atomic.Bool  // a throttled request waits for the interval's end
+	lastKF    atomic.Int64 // unix ns of the last keyframe request sent upstream
 
 	pkt     Packet // reused by the forwarding goroutine
 	packets atomic.Uint64
+	ssrc    atomic.Uint64 // ssrcKnown | SSRC of the last forwarded packet (0: none yet)
+	reports atomic.Uint64 // Sender Reports forwarded
 }
 
 // NewTrack returns an active track with no sinks.
@@ -84,6 +87,7 @@ func (t *Track) Forward(b []byte) bool {
 		return false
 	}
 	t.packets.Add(1)
+	t.noteSSRC(t.pkt.SSRC)
 	if !t.active.Load() || t.closed.Load() {
 		return true
 	}
@@ -129,15 +133,26 @@ func (t *Track) loadSinks() []Sink {
 	return nil
 }
 
-// RequestKeyframe asks the publisher for a keyframe unless one was requested within the
-// throttle interval.
+// RequestKeyframe asks the publisher for a keyframe. Within the throttle interval after the
+// previous request it is deferred to the end of the interval rather than dropped: a new
+// subscriber whose first request raced an earlier one would otherwise wait for the
+// publisher's next natural keyframe (seconds).
 func (t *Track) RequestKeyframe() {
 	if t.cfg.Keyframe == nil || t.closed.Load() {
 		return
 	}
 	now := time.Now().UnixNano()
 	last := t.lastKF.Load()
-	if now-last < int64(t.cfg.KeyframeInterval) || !t.lastKF.CompareAndSwap(last, now) {
+	if wait := last + int64(t.cfg.KeyframeInterval) - now; wait > 0 {
+		if t.kfPending.CompareAndSwap(false, true) {
+			time.AfterFunc(time.Duration(wait), func() {
+				t.kfPending.Store(false)
+				t.RequestKeyframe()
+			})
+		}
+		return
+	}
+	if !t.lastKF.CompareAndSwap(last, now) {
 		return
 	}
 	t.cfg.Keyframe()

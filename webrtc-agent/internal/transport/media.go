@@ -35,13 +35,17 @@ func (t *Transport) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		evs = append(evs, pendingEvent{controller: op.controller,
 			ev: protocol.RTCEvent{Type: protocol.RTCEventComplete, OperationID: op.id}})
 	}
-	t.wg.Add(1)
+	t.wg.Add(2)
 	t.mu.Unlock()
 	t.cfg.Listener.TrackPublished(st)
 	t.emit(evs)
 	go func() {
 		defer t.wg.Done()
 		readLoop(remote, st)
+	}()
+	go func() {
+		defer t.wg.Done()
+		receiverRTCPLoop(recv, remote.RID(), st)
 	}()
 }
 
@@ -64,6 +68,22 @@ func readLoop(remote *webrtc.TrackRemote, st *sfu.Track) {
 			return
 		}
 		st.Forward(buf[:n])
+	}
+}
+
+// receiverRTCPLoop drains the publisher's RTCP for one track (rid) until the receiver
+// closes. Reading drives pion's receive-side interceptors (the receiver reports use the
+// Sender Reports' LSR), and the track's Sender Reports go on to its media-link exports.
+func receiverRTCPLoop(recv *webrtc.RTPReceiver, rid string, st *sfu.Track) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := recv.ReadSimulcast(buf, rid)
+		if err != nil {
+			return
+		}
+		if pkts, err := rtcp.Unmarshal(buf[:n]); err == nil {
+			st.ForwardSenderReports(pkts)
+		}
 	}
 }
 

@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/conclave-rtc/conclave/internal/load"
+)
+
+// TestE2ELoadTool runs `conclave load` briefly against the all-in-one binary, as a separate
+// process, and checks its JSON report: no errors and media received. It asserts no timings.
+func TestE2ELoadTool(t *testing.T) {
+	srv := startRealtimeAllInOne(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t, "conclave"), "load",
+		"-api", srv.api.base, "-service", srv.api.serviceID, "-key", srv.api.key,
+		"-rooms", "1", "-publishers", "1", "-subscribers", "2", "-duration", "5s", "-warmup", "1s",
+		"-server-pid", strconv.Itoa(srv.proc.cmd.Process.Pid), "-json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("conclave load: %v\nstderr:\n%s", err, stderr.String())
+	}
+	var rep load.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, stdout.String())
+	}
+	t.Logf("report:\n%s\nprogress:\n%s", stdout.String(), stderr.String())
+	if rep.ErrorCount != 0 {
+		t.Fatalf("errors %v: %v", rep.Errors, rep.ErrorSamples)
+	}
+	if rep.PublishersJoined != 1 || rep.SubscribersJoined != 2 || rep.Subscriptions != 2 || rep.JoinLatency.N != 2 {
+		t.Fatalf("joined %d publishers, %d subscribers, %d subscriptions, %d latencies",
+			rep.PublishersJoined, rep.SubscribersJoined, rep.Subscriptions, rep.JoinLatency.N)
+	}
+	if rep.Packets == 0 || rep.Window.Packets == 0 || rep.VideoFrames == 0 {
+		t.Fatalf("no media: packets %d, in the window %d, video frames %d", rep.Packets, rep.Window.Packets, rep.VideoFrames)
+	}
+	if rep.Server.RSSSteadyKiB == 0 || rep.Server.LiveSubscriptions != 2 {
+		t.Fatalf("server stats %+v", rep.Server)
+	}
+}

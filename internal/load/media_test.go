@@ -1,0 +1,35 @@
+package load
+
+import (
+	"testing"
+
+	"github.com/conclave-rtc/conclave/client"
+	"github.com/pion/webrtc/v4"
+)
+
+func TestLoadClipSetVideoAnswersKeyframeRequests(t *testing.T) {
+	tests := []struct {
+		video, audio string
+		tracks       int
+		keyed        int // index of the video track, -1 for none
+	}{
+		{"vp8", "opus", 2, 1},
+		{"h264", "none", 1, 0},
+		{"none", "opus", 1, -1},
+	}
+	for _, tt := range tests {
+		cs, err := newClipSet(tt.video, tt.audio)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs.tracks) != tt.tracks || len(cs.sources) != tt.tracks {
+			t.Fatalf("%s/%s: %d tracks %d sources", tt.video, tt.audio, len(cs.tracks), len(cs.sources))
+		}
+		for i, tr := range cs.tracks {
+			_, keyed := tr.(client.KeyframeRequester)
+			if keyed != (i == tt.keyed) || keyed != (tr.Kind() == webrtc.RTPCodecTypeVideo) {
+				t.Fatalf("%s/%s: track %d (%s) keyframe requester %v", tt.video, tt.audio, i, tr.Kind(), keyed)
+			}
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package out
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/streaming-agent/internal/ffmpeg"
+)
+
+// pollInterval paces readiness and health checks.
+const pollInterval = 100 * time.Millisecond
+
+// outcome is why a running ffmpeg stopped being watched.
+type outcome int
+
+const (
+	outStopped    outcome = iota // Stop was called
+	outRestart                   // a source switch
+	outExited                    // ffmpeg exited on its own
+	outSourceGone                // a media link ended
+)
+
+// supervise runs ffmpeg until the job stops or fails for good. The first attempt's result
+// goes to first; later failures are retried with backoff and reported.
+func (j *Job) supervise(first chan<- error) {
+	defer close(j.done)
+	defer j.cleanup()
+	started, failures := false, 0
+	for {
+		proc, err := j.startFFmpeg()
+		if err == nil {
+			if !started {
+				first <- nil
+			} else if failures > 0 {
+				j.rep.Status("")
+				j.log.Info("streaming-out resumed")
+			}
+			started, failures = true, 0
+			var why outcome
+			why, err = j.watch(proc)
+			switch why {
+			case outStopped:
+				return
+			case outRestart:
+				continue
+			case outSourceGone:
+				j.rep.Failed(err.Error())
+				return
+			}
+		}
+		if errors.Is(err, ErrStopped) {
+			if !started {
+				first <- err
+			}
+			return
+		}
+		if !started {
+			first <- err
+			return
+		}
+		if failures++; failures > j.cfg.MaxRetries {
+			j.rep.Failed(fmt.Sprintf("%v (gave up after %d restarts)", err, j.cfg.MaxRetries))
+			return
+		}
+		if !j.backoff(failures, err) {
+			return
+		}
+	}
+}
+
+// backoff reports the failure and waits before the next attempt; false means stopped.
+func (j *Job) backoff(failures int, err error) bool {
+	delay := j.cfg.RetryMin << min(failures-1, 16)
+	if delay > j.cfg.RetryMax || delay <= 0 {
+		delay = j.cfg.RetryMax
+	}
+	msg := fmt.Sprintf("%v; retrying in %s", err, delay)
+	j.log.Warn("streaming-out interrupted", "reason", msg)
+	j.rep.Status(msg)
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-j.stop:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// cleanup closes the links and removes the work directory once ffmpeg is gone.
+func (j *Job) cleanup() {
+	j.mu.Lock()
+	feeds := j.feeds
+	j.mu.Unlock()
+	j.closeFeeds(feeds, "stopped")
+	j.links.Wait()
+	_ = os.RemoveAll(j.dir)
+}
+
+// startFFmpeg writes the SDP, starts ffmpeg, points the feeds at it and waits until it has
+// opened its output with media flowing. On failure nothing is left running.
+func (j *Job) startFFmpeg() (*ffmpeg.Process, error) {
+	select {
+	case <-j.stop:
+		return nil, ErrStopped
+	default:
+	}
+	feeds := j.snapshot()
+	inputs := make([]input, len(feeds))
+	for i, f := range feeds {
+		port, err := ffmpeg.FreePortPair()
+		if err != nil {
+			return nil, err
+		}
+		inputs[i] = input{kind: f.kind, info: f.info, port: port}
+	}
+	sdpPath := filepath.Join(j.dir, "in.sdp")
+	if err := os.WriteFile(sdpPath, []byte(SDP(inputs)), 0o600); err != nil {
+		return nil, fmt.Errorf("streaming-out: write sdp: %w", err)
+	}
+	vp := j.videoParams()
+	args := Args(sdpPath, inputs, j.spec.Protocol, j.spec.URL, j.spec.Parameters, vp)
+	opened := make(chan struct{})
+	var once sync.Once
+	proc, err := ffmpeg.Start(args, ffmpeg.Options{Binary: j.cfg.FFmpeg, OnLine: func(l string) {
+		if strings.HasPrefix(l, "Output #0") {
+			once.Do(func() { close(opened) })
+		}
+	}})
+	if err != nil {
+		return nil, err
+	}
+	j.setProc(proc)
+	j.log.Info("ffmpeg started", "pid", proc.PID(), "args", ffmpeg.Redact(strings.Join(args, " ")))
+	if err := j.connect(feeds, inputs); err != nil {
+		j.kill(proc, feeds)
+		return nil, err
+	}
+	if err := j.awaitReady(proc, feeds, opened); err != nil {
+		j.kill(proc, feeds)
+		return nil, err
+	}
+	return proc, nil
+}
+
+// videoParams returns the requested video parameters, if any.
+func (j *Job) videoParams() *protocol.VideoParameters {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.spec.Video == nil {
+		return nil
+	}
+	return j.spec.Video.Parameters
+}
+
+// connect points every feed at its ffmpeg port (ffmpeg is already started, so its
+// sockets exist by the time keyframes arrive).
+func (j *Job) connect(feeds []*feed, inputs []input) error {
+	for i, f := range feeds {
+		conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: inputs[i].port})
+		if err != nil {
+			return fmt.Errorf("streaming-out: udp: %w", err)
+		}
+		f.attach(conn)
+	}
+	return nil
+}
+
+// kill stops ffmpeg, then detaches the feeds. The order matters: ffmpeg reading RTP only
+// acts on SIGINT between packets, so with the feeds detached first it blocks on its silent
+// UDP input until StopTimeout and is killed without finalising its output.
+func (j *Job) kill(proc *ffmpeg.Process, feeds []*feed) {
+	proc.Stop(j.cfg.StopTimeout)
+	for _, f := range feeds {
+		f.attach(nil)
+	}
+	j.setProc(nil)
+}
+
+// setProc records the current ffmpeg.
+func (j *Job) setProc(p *ffmpeg.Process) {
+	j.mu.Lock()
+	j.proc = p
+	j.mu.Unlock()
+}
+
+// awaitReady waits for ffmpeg to open its output with every feed forwarding.
+func (j *Job) awaitReady(proc *ffmpeg.Process, feeds []*feed, opened <-chan struct{}) error {
+	begin := time.Now()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-j.stop:
+			return ErrStopped
+		case <-proc.Done():
+			return fmt.Errorf("%w: %s", ErrFFmpeg, proc.ExitReason())
+		case <-tick.C:
+		}
+		if f := idleFeed(feeds, j.cfg.NoMediaTimeout, begin); f != nil {
+			return fmt.Errorf("%w: No media received from %s", ErrNoMedia, f.source.TrackID)
+		}
+		if isClosed(opened) && allForwarding(feeds) {
+			return nil
+		}
+		if time.Since(begin) > j.cfg.StartTimeout {
+			return fmt.Errorf("%w: output not opened within %s: %s", ErrFFmpeg, j.cfg.StartTimeout, ffmpeg.Redact(proc.LastLine()))
+		}
+	}
+}
+
+// watch follows a running ffmpeg until something ends it, reporting sources that fall
+// silent (and recover) meanwhile.
+func (j *Job) watch(proc *ffmpeg.Process) (outcome, error) {
+	feeds := j.snapshot()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	silent := false
+	for {
+		select {
+		case <-j.stop:
+			j.kill(proc, feeds)
+			return outStopped, ErrStopped
+		case <-j.restart:
+			j.kill(proc, feeds)
+			return outRestart, nil
+		case <-proc.Done():
+			j.kill(proc, feeds)
+			return outExited, fmt.Errorf("%w: ffmpeg exited: %s", ErrFFmpeg, proc.ExitReason())
+		case <-tick.C:
+		}
+		for _, f := range feeds {
+			if isClosed(f.link.Done()) && !f.retired.Load() {
+				j.kill(proc, feeds)
+				return outSourceGone, fmt.Errorf("source %s ended", f.source.TrackID)
+			}
+		}
+		if f := idleFeed(feeds, j.cfg.NoMediaTimeout, time.Time{}); (f != nil) != silent {
+			silent = f != nil
+			if silent {
+				j.rep.Status("No media received from " + f.source.TrackID)
+			} else {
+				j.rep.Status("")
+			}
+		}
+	}
+}
+
+// idleFeed returns a feed that received nothing for d, or nil.
+func idleFeed(feeds []*feed, d time.Duration, since time.Time) *feed {
+	for _, f := range feeds {
+		if f.idle(d, since) {
+			return f
+		}
+	}
+	return nil
+}
+
+// allForwarding reports whether every feed wrote packets to the current ffmpeg.
+func allForwarding(feeds []*feed) bool {
+	for _, f := range feeds {
+		if f.forwarded.Load() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
