@@ -2,9 +2,13 @@ module github.com/conclave-rtc/conclave/streaming-agent
 
 go 1.26.0
 
-require github.com/conclave-rtc/conclave/common v0.0.0
+require (
+	github.com/bluenviron/gortsplib/v4 v4.12.3
+	github.com/conclave-rtc/conclave/common v0.0.0
+)
 
 require (
+	github.com/bluenviron/mediacommon v1.14.0 // indirect
 	github.com/golang/snappy v0.0.4 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.16.7 // indirect

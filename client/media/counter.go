@@ -66,7 +66,10 @@ type FrameCounter struct {
 	st    FrameStats
 	sync  bool    // a keyframe was seen and nothing was lost since
 	last  *uint16 // sequence number of the previous frame's last packet
-	more  chan struct{}
+	// skipped counts padding-only packets so far: browsers send them as bandwidth probes in
+	// the media's sequence space, and they must not look like losses.
+	skipped uint16
+	more    chan struct{}
 }
 
 // NewFrameCounter returns a counter for video/VP8, video/H264 or audio/opus.
@@ -93,6 +96,15 @@ func (f *FrameCounter) Push(p *rtp.Packet) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st.Packets++
+	if len(p.Payload) == 0 { // padding only: no media, renumber what follows
+		f.skipped++
+		return
+	}
+	if f.skipped != 0 {
+		q := *p
+		q.SequenceNumber -= f.skipped
+		p = &q
+	}
 	f.sb.Push(p)
 	progressed := false
 	for s := f.sb.Pop(); s != nil; s = f.sb.Pop() {

@@ -211,3 +211,29 @@ func TestMediaFrameCounterUnsupported(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestFrameCounterIgnoresPadding(t *testing.T) {
+	fc, err := NewFrameCounter("video/VP8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keyframe (one packet), then a padding-only probe taking a sequence number, then two
+	// one-packet frames: the probe must not count as a loss.
+	key := []byte{0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x10, 0x00, 0x10, 0x00}
+	inter := []byte{0x10, 0x01}
+	pkts := []*rtp.Packet{
+		{Header: rtp.Header{SequenceNumber: 10, Timestamp: 0, Marker: true}, Payload: key},
+		{Header: rtp.Header{SequenceNumber: 11, Timestamp: 0, Padding: true}},
+		// (without the padding fix this packet makes a gap before frame 12)
+		{Header: rtp.Header{SequenceNumber: 12, Timestamp: 3000, Marker: true}, Payload: inter},
+		{Header: rtp.Header{SequenceNumber: 13, Timestamp: 6000, Marker: true}, Payload: inter},
+		{Header: rtp.Header{SequenceNumber: 14, Timestamp: 9000, Marker: true}, Payload: inter},
+	}
+	for _, p := range pkts {
+		fc.Push(p)
+	}
+	st := fc.Stats()
+	if st.Gaps != 0 || st.Decodable < 2 {
+		t.Fatalf("stats %+v: padding counted as a loss", st)
+	}
+}

@@ -247,10 +247,14 @@ type transportIndex struct {
 	e *entry
 }
 
-func (x transportIndex) Bind(id string) {
+func (x transportIndex) Bind(id string) bool {
 	x.a.idxMu.Lock()
 	defer x.a.idxMu.Unlock()
+	if e, ok := x.a.index[id]; ok && e != x.e {
+		return false
+	}
 	x.a.index[id] = x.e
+	return true
 }
 
 func (x transportIndex) Unbind(id string) {

@@ -22,6 +22,7 @@ import (
 	portal "github.com/conclave-rtc/conclave/portal/server"
 	recording "github.com/conclave-rtc/conclave/recording-agent/agent"
 	streaming "github.com/conclave-rtc/conclave/streaming-agent/agent"
+	"github.com/conclave-rtc/conclave/web"
 	webrtc "github.com/conclave-rtc/conclave/webrtc-agent/agent"
 	"golang.org/x/sync/errgroup"
 )
@@ -58,7 +59,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		return err
 	}
 	host, _ := os.Hostname()
-	api, err := mgmt.New(mgmt.FromConfig(cfg, super.ID), mgmt.Deps{Store: st, Bus: b, Scheduler: reg, Logger: log.With("part", "management-api")})
+	apiCfg := mgmt.FromConfig(cfg, super.ID)
+	apiCfg.Console = web.Console()
+	api, err := mgmt.New(apiCfg, mgmt.Deps{Store: st, Bus: b, Scheduler: reg, Logger: log.With("part", "management-api")})
+	if err != nil {
+		return err
+	}
+	if err := api.Listen(); err != nil {
+		return err
+	}
+	site, err := portalSite(api.Addr(), super, log.With("part", "devtokens"))
 	if err != nil {
 		return err
 	}
@@ -70,6 +80,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		ISPs:       cfg.Portal.ISPs,
 		Regions:    cfg.Portal.Regions,
 		Heartbeat:  cfg.Cluster.Heartbeat,
+		Extra:      site,
 	}, portal.Deps{Bus: b, Logger: log.With("part", "portal"), Store: st, Scheduler: reg, Alive: reg.Alive})
 	if err != nil {
 		return err
@@ -82,9 +93,6 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 			return err
 		}
 		parts = append(parts, a)
-	}
-	if err := api.Listen(); err != nil {
-		return err
 	}
 	apiAddr := api.Addr()
 	portalAddr, err := ptl.Listen()
@@ -123,11 +131,11 @@ var agentMakers = []func(s shared) (part, error){
 			webrtc.Deps{Bus: s.bus, Logger: s.log.With("part", webrtc.Purpose)})
 	},
 	func(s shared) (part, error) {
-		return recording.New(recording.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+		return recording.New(recording.FromConfig(s.cfg, s.host),
 			recording.Deps{Bus: s.bus, Logger: s.log.With("part", recording.Purpose)})
 	},
 	func(s shared) (part, error) {
-		return streaming.New(streaming.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+		return streaming.New(streaming.FromConfig(s.cfg, s.host, s.key),
 			streaming.Deps{Bus: s.bus, Logger: s.log.With("part", streaming.Purpose)})
 	},
 }
@@ -136,9 +144,11 @@ func printBanner(out io.Writer, cfg config.Config, api, portal net.Addr, super s
 	fmt.Fprintf(out, `Conclave is running (all-in-one).
   management API : http://%s   (MAuth-signed; OWT REST clients work unchanged)
   portal         : %s   (tokens send clients to %s)
+  demo page      : http://%s/   (dev tokens: set CONCLAVE_DEV_TOKENS=1, development only)
+  console        : http://%s/console
   data directory : %s
   super service  : id  %s
                    key %s
                    (kept in %s)
-`, api, portal, cfg.Portal.PublicAddr(), cfg.DataDir, super.ID, super.Key, super.File)
+`, api, portal, cfg.Portal.PublicAddr(), cfg.Portal.PublicAddr(), api, cfg.DataDir, super.ID, super.Key, super.File)
 }

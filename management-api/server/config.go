@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/ids"
@@ -38,6 +39,9 @@ type Config struct {
 	CallTimeout, AddTimeout time.Duration
 	// ShutdownTimeout bounds the graceful shutdown when Run's context ends.
 	ShutdownTimeout time.Duration
+	// Console, when set, serves GET/HEAD /console and /console/* without authentication (the
+	// operator console's static files; the page signs its own REST requests).
+	Console http.Handler
 }
 
 // DefaultConfig returns the defaults. SuperServiceID has no default.

@@ -159,6 +159,13 @@ func (s *Server) build() http.Handler {
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", gin.WrapH(m.Handler()))
+	if s.cfg.Console != nil {
+		h := gin.WrapH(s.cfg.Console)
+		for _, path := range []string{"/console", "/console/*file"} {
+			e.GET(path, h)
+			e.HEAD(path, h)
+		}
+	}
 	api.Register(e, authn.Middleware())
 	e.NoRoute(noRoute(authn.Middleware()))
 	return front(e)

@@ -60,6 +60,10 @@ type Config struct {
 	MaxMessageBytes    int
 	MaxEventsPerSecond float64
 	AllowedOrigins     []string
+
+	// Extra, when set, serves every path other than /socket.io/ and /healthz (the all-in-one
+	// binary mounts its demo page there).
+	Extra http.Handler
 }
 
 // Store is what the portal needs from the store: the token key, one-time tokens and the
@@ -206,6 +210,9 @@ func (s *Server) Run(ctx context.Context) error {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/socket.io/", s.sio)
+	if s.cfg.Extra != nil {
+		mux.Handle("/", s.cfg.Extra)
+	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ann := cluster.NewAnnouncer(s.deps.Bus, s.worker, s.cfg.Heartbeat, func() float64 { return 0 }, s.deps.Logger)
 

@@ -130,9 +130,7 @@ func TestStreamingInPull(t *testing.T) {
 			runSource(t, false, "-f", "flv", ng.url("src"))
 			return ng.url("src")
 		}},
-		// No RTSP source: ffmpeg 5.1's RTSP muxer cannot listen (-rtsp_flags listen only
-		// applies to its demuxer, which receives a publisher) and no RTSP server is
-		// installed, so RTSP pulls are covered by the argument tests and the error cases.
+		// RTSP sources (TCP and UDP) are served by a gortsplib server: TestStreamingInRTSP.
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,6 +85,7 @@ type Agent struct {
 	mu         sync.Mutex
 	eng        *transport.Engine
 	transports map[string]*transport.Transport
+	owners     map[string]string     // transport id → ownerKey of its creator
 	tracks     map[string]*sfu.Track // local publications and imported relays, by track id
 	imports    map[string]*relay     // imported tracks by track id
 	stopping   bool
@@ -116,7 +117,7 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		}
 	}
 	a := &Agent{cfg: cfg, bus: deps.Bus, log: deps.Logger, ready: make(chan struct{}),
-		transports: map[string]*transport.Transport{}, tracks: map[string]*sfu.Track{}, imports: map[string]*relay{}}
+		transports: map[string]*transport.Transport{}, owners: map[string]string{}, tracks: map[string]*sfu.Track{}, imports: map[string]*relay{}}
 	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,
 		ISPs: cfg.ISPs, Regions: cfg.Regions, Started: time.Now()}
 	a.id = w.ID
@@ -211,6 +212,7 @@ func (a *Agent) shutdown() {
 		trs = append(trs, t)
 	}
 	a.transports = map[string]*transport.Transport{}
+	a.owners = map[string]string{}
 	rels := make([]*relay, 0, len(a.imports))
 	for _, r := range a.imports {
 		rels = append(rels, r)

@@ -68,6 +68,11 @@ func badInputCases(t *testing.T) {
 			return ctrl.call(a.ID(), protocol.MethodRTCTerminate, protocol.RTCOperation{TransportID: "tp-bad", OperationID: "zz"})
 		}, errs.CodeNotFound, "operation does NOT exist"},
 		{"unknown method", func() error { return ctrl.call(a.ID(), "rtc.nope", struct{}{}) }, errs.CodeBadRequest, "unknown method"},
+		{"another room's transport", func() error {
+			return ctrl.call(a.ID(), protocol.MethodRTCPublish, protocol.RTCPublish{Controller: controllerID,
+				RoomID: "other-room", Owner: "mallory", TransportID: "tp-bad", OperationID: "m1",
+				Tracks: []protocol.RTCPubTrack{{Mid: "7", Type: "audio", Formats: []protocol.Format{opus}}}})
+		}, errs.CodeNotFound, "Transport tp-bad does NOT exist"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

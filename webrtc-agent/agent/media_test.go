@@ -18,7 +18,7 @@ func TestAgentSinglePeerConnectionReoffer(t *testing.T) {
 	ctrl := newController(t, hub)
 	pc := publishAV(t, ctrl, a, "tp-one")
 	pc.addReceiver(t, webrtc.RTPCodecTypeVideo, "2")
-	err := ctrl.call(a.ID(), protocol.MethodRTCSubscribe, protocol.RTCSubscribe{Controller: controllerID,
+	err := ctrl.call(a.ID(), protocol.MethodRTCSubscribe, protocol.RTCSubscribe{Controller: controllerID, Owner: "p1",
 		TransportID: "tp-one", OperationID: "sub-1", Tracks: []protocol.RTCSubTrack{
 			{Mid: "2", Type: "video", Source: protocol.TrackRef{Agent: a.ID(), TrackID: "tp-one-1"}, Format: vp8}}})
 	if err != nil {
@@ -33,7 +33,7 @@ func TestAgentSinglePeerConnectionReoffer(t *testing.T) {
 	ctrl.waitType(t, protocol.RTCEventComplete, "tp-one", "sub-1")
 	pc.waitPackets(t, "2", 20)
 	// The publication keeps flowing through the renegotiation.
-	if err := ctrl.call(a.ID(), protocol.MethodRTCSubscribe, protocol.RTCSubscribe{Controller: controllerID,
+	if err := ctrl.call(a.ID(), protocol.MethodRTCSubscribe, protocol.RTCSubscribe{Controller: controllerID, Owner: "p1",
 		TransportID: "tp-one", OperationID: "sub-1", Tracks: []protocol.RTCSubTrack{
 			{Mid: "3", Type: "video", Source: protocol.TrackRef{Agent: a.ID(), TrackID: "tp-one-1"}, Format: vp8}}}); err == nil {
 		t.Fatal("duplicate operation id accepted")

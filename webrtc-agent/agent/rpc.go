@@ -81,7 +81,7 @@ func (a *Agent) publish(r protocol.RTCPublish) error {
 		}
 		tracks = append(tracks, transport.PubTrack{Mid: t.Mid, Kind: kind, Formats: t.Formats})
 	}
-	return a.withTransport(r.TransportID, func(tr *transport.Transport) error {
+	return a.withTransport(r.TransportID, ownerKey(r.RoomID, r.Owner), func(tr *transport.Transport) error {
 		return tr.AddPublication(r.OperationID, r.Controller, tracks)
 	})
 }
@@ -109,16 +109,25 @@ func (a *Agent) subscribe(ctx context.Context, r protocol.RTCSubscribe) error {
 		}
 		tracks = append(tracks, transport.SubTrack{Mid: t.Mid, Kind: kind, Source: src})
 	}
-	return a.withTransport(r.TransportID, func(tr *transport.Transport) error {
+	return a.withTransport(r.TransportID, ownerKey(r.RoomID, r.Owner), func(tr *transport.Transport) error {
 		return tr.AddSubscription(r.OperationID, r.Controller, tracks)
 	})
 }
 
+// ownerKey names who a transport belongs to: a participant of a room.
+func ownerKey(roomID, owner string) string { return roomID + "/" + owner }
+
 // withTransport runs f on the transport, creating it when new; a new transport whose
-// first operation fails is removed again.
-func (a *Agent) withTransport(id string, f func(*transport.Transport) error) error {
+// first operation fails is removed again. A transport belongs to the room and participant
+// that created it: another one naming the same id is told it does not exist, so a client
+// cannot attach operations to someone else's PeerConnection by guessing its id.
+func (a *Agent) withTransport(id, owner string, f func(*transport.Transport) error) error {
 	a.mu.Lock()
 	tr, existed := a.transports[id]
+	if existed && a.owners[id] != owner {
+		a.mu.Unlock()
+		return errTransportNotFound(id)
+	}
 	if !existed {
 		if a.stopping || a.eng == nil {
 			a.mu.Unlock()
@@ -131,6 +140,7 @@ func (a *Agent) withTransport(id string, f func(*transport.Transport) error) err
 			return err
 		}
 		a.transports[id] = tr
+		a.owners[id] = owner
 	}
 	a.mu.Unlock()
 	err := f(tr)
@@ -156,6 +166,7 @@ func (a *Agent) removeTransport(tr *transport.Transport) {
 	a.mu.Lock()
 	if a.transports[tr.ID()] == tr {
 		delete(a.transports, tr.ID())
+		delete(a.owners, tr.ID())
 	}
 	a.mu.Unlock()
 	tr.Close()

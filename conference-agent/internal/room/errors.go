@@ -60,6 +60,7 @@ const (
 	msgContainerTS         = "Container ts is not supported"
 	msgContainerInvalid    = "Invalid container"
 	msgContainerMP4        = "Container mp4 needs aac audio (or none) and h264/h265 video (or none)"
+	msgTooManyTransports   = "Too many transports"
 	msgConvertedAudioMP4   = "Audio converted from opus to aac is recorded in mp4 only"
 	msgNoSessionAudio      = "The session has no audio"
 	msgNoSessionVideo      = "The session has no video"

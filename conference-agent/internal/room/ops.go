@@ -146,8 +146,22 @@ func (r *Room) claimTransport(owner, id string, legacy bool) (*transport, bool, 
 		}
 		return t, false, nil
 	}
+	// Each transport is a PeerConnection on a webrtc agent: bound them per participant.
+	owned := 0
+	for _, t := range r.transports {
+		if t.owner == owner {
+			owned++
+		}
+	}
+	if owned >= MaxTransportsPerParticipant {
+		return nil, false, failure(msgTooManyTransports)
+	}
+	// A transport id another room holds (ids are visible to other participants: by default
+	// a transport is named after its first stream) is refused, not shared.
+	if !r.deps.Index.Bind(id) {
+		return nil, false, transportMissing(id)
+	}
 	t := &transport{id: id, owner: owner, legacy: legacy, ops: map[string]bool{}}
 	r.transports[id] = t
-	r.deps.Index.Bind(id)
 	return t, true, nil
 }

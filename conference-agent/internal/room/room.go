@@ -28,6 +28,10 @@ const PurposeWebRTC = cluster.PurposeWebRTC
 // MaxTextLength caps a text message (OWT enforces none; the spec says 2048 characters).
 const MaxTextLength = 16 << 10
 
+// MaxTransportsPerParticipant caps the PeerConnections one participant may hold (a 1.1
+// client uses one per publication and subscription).
+const MaxTransportsPerParticipant = 64
+
 // streamAddDelay is OWT's delay between a publication becoming ready and its `stream add`.
 const streamAddDelay = 10 * time.Millisecond
 
@@ -69,7 +73,8 @@ type Scheduler interface {
 
 // TransportIndex lets the agent route RTCEvents (which carry a transport id) to the room.
 type TransportIndex interface {
-	Bind(transportID string)
+	// Bind records the transport as this room's; false if another room already holds the id.
+	Bind(transportID string) bool
 	Unbind(transportID string)
 }
 
@@ -199,8 +204,8 @@ func New(id string, cfg model.Room, deps Deps) *Room {
 // noIndex is the TransportIndex of rooms nobody routes events to.
 type noIndex struct{}
 
-func (noIndex) Bind(string)   {}
-func (noIndex) Unbind(string) {}
+func (noIndex) Bind(string) bool { return true }
+func (noIndex) Unbind(string)    {}
 
 // ID returns the room id.
 func (r *Room) ID() string { return r.id }

@@ -295,5 +295,9 @@ func (s *Session) logout(_ json.RawMessage, ack Ack) {
 		s.hub.unregister(c)
 		s.hub.leave(c)
 	}
+	// A logged-out socket is idle again: it must log in anew within the idle timeout.
+	s.idleMu.Lock()
+	s.idle.Reset(s.hub.cfg.IdleTimeout)
+	s.idleMu.Unlock()
 	_ = ack("ok")
 }

@@ -34,6 +34,9 @@ func TestFFmpegRedact(t *testing.T) {
 		{"[tcp] rtsp://u:p@10.0.0.1:554/s: Connection refused", "[tcp] rtsp://xxx@10.0.0.1:554/s: Connection refused"},
 		{"Output #0, flv, to 'rtmp://a:b@h/app':", "Output #0, flv, to 'rtmp://xxx@h/app':"},
 		{"no url here", "no url here"},
+		{"-i rtsp://cam/s -f flv rtmp://h/app/key?token=s3cret -y", "-i rtsp://cam/s -f flv rtmp://h/app/key?xxx -y"},
+		{"to 'srt://h:9000?passphrase=abc&mode=caller'", "to 'srt://h:9000?xxx'"},
+		{"rtmp://u:p@ss@host/app x", "rtmp://xxx@host/app x"},
 	}
 	for _, tc := range tests {
 		if got := Redact(tc.in); got != tc.want {

@@ -6,8 +6,13 @@ import (
 	"strings"
 )
 
-// userinfoRe finds "scheme://user[:password]@" inside free text (ffmpeg log lines).
-var userinfoRe = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'"]*@`)
+// In free text (ffmpeg log lines, joined command lines): userinfoRe finds
+// "scheme://user[:password]@" up to the last '@' before the path (a password may hold a raw
+// '@'), queryRe a URL's query string.
+var (
+	userinfoRe = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s'"]*@`)
+	queryRe    = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s'"?]*)\?[^\s'"]*`)
+)
 
 // Redact removes URL credentials (userinfo) and query strings that may hold tokens from
 // s, which may be a URL or a log line containing URLs, so they never reach a log or event.
@@ -21,5 +26,6 @@ func Redact(s string) string {
 		}
 		return u.String()
 	}
-	return userinfoRe.ReplaceAllString(s, "${1}xxx@")
+	s = userinfoRe.ReplaceAllString(s, "${1}xxx@")
+	return queryRe.ReplaceAllString(s, "${1}?xxx")
 }
