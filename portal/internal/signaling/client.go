@@ -51,6 +51,29 @@ type Client struct {
 	limit   int
 	timer   *time.Timer
 	rids    map[string]map[string]string // legacy clients: stream id → rid → track id
+	// redeemed holds the ids of tickets already used for a relogin (bounded): a ticket
+	// reconnects once, so a copy seen elsewhere cannot take over the participant later.
+	redeemed []string
+}
+
+// maxRedeemed bounds the remembered ticket ids (a client relogs in a few times at most
+// within a ticket's lifetime).
+const maxRedeemed = 64
+
+// redeem records ticketID as used; false if it was used before.
+func (c *Client) redeem(ticketID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range c.redeemed {
+		if id == ticketID {
+			return false
+		}
+	}
+	if len(c.redeemed) == maxRedeemed {
+		c.redeemed = c.redeemed[1:]
+	}
+	c.redeemed = append(c.redeemed, ticketID)
+	return true
 }
 
 // ID returns the participant id.

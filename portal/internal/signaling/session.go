@@ -247,6 +247,10 @@ func (s *Session) relogin(raw json.RawMessage, ack Ack) {
 		s.fail(ack, msg)
 		return
 	}
+	if !c.redeem(tk.TicketID) {
+		s.fail(ack, MsgTicketExpired)
+		return
+	}
 	s.inService.Store(true)
 	ticket := s.hub.tickets.Issue(c.id, time.Now())
 	old, ok := c.connect(s.sock, func() { _ = ack("ok", ticket) })

@@ -243,6 +243,11 @@ func TestSignalingQueueWhileAwaitingRelogin(t *testing.T) {
 	if len(got) != 2 || got[0] != "stream" || got[1] != "progress" {
 		t.Fatalf("flushed %v, want the 2 newest", got)
 	}
+	// A ticket reconnects once: a copy replayed later cannot take the participant over.
+	sock3 := &fakeSocket{id: "p3"}
+	if r3 := do(h.hub.Attach(sock3), EvRelogin, ticket); r3.msg() != MsgTicketExpired || !sock3.isClosed() || sock2.isClosed() {
+		t.Fatalf("replayed ticket: %v (closed %v, live socket closed %v)", r3.args, sock3.isClosed(), sock2.isClosed())
+	}
 	h.hub.Deliver(protocol.PortalNotice{RoomID: "room1", Participants: []string{"p1"}, Event: protocol.EventDrop})
 	if !sock2.isClosed() || h.hub.Count() != 0 {
 		t.Fatal("drop did not close the client")

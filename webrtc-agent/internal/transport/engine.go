@@ -28,7 +28,7 @@ type NetConfig struct {
 	// IncludeLoopback gathers loopback candidates too (tests: with Interfaces ["lo"]).
 	IncludeLoopback bool
 	// NACKBuffer is the number of sent packets kept per down-track for retransmission
-	// (power of two; default 1024).
+	// (power of two; default DefaultNACKBuffer).
 	NACKBuffer uint16
 }
 
@@ -98,6 +98,12 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf slogFactor
 	return se, nil
 }
 
+// DefaultNACKBuffer is the retransmission history per down-track: 256 packets is ~1 s of
+// 2 Mb/s video or 5 s of audio, longer than any useful NACK round trip, and it keeps the
+// memory of a subscription small (pion's default of 1024 retained packets per track was most
+// of the per-subscription memory measured by scripts/bench).
+const DefaultNACKBuffer = 256
+
 // newAPI registers the codecs, header extensions and interceptors: NACK generator
 // (publishers) and responder (subscribers), RTCP reports, TWCC feedback and header
 // extension.
@@ -113,7 +119,7 @@ func newAPI(se webrtc.SettingEngine, nackBuffer uint16) (*webrtc.API, error) {
 		}
 	}
 	if nackBuffer == 0 {
-		nackBuffer = 1024
+		nackBuffer = DefaultNACKBuffer
 	}
 	ir := &interceptor.Registry{}
 	steps := []func() error{
