@@ -165,3 +165,41 @@ func TestMediaLinkSlowConsumerDrops(t *testing.T) {
 		t.Fatal("Run did not stop")
 	}
 }
+
+// TestMediaLinkPendingHandshakesBounded checks that connections that never present a ticket
+// are bounded: beyond MaxPendingHandshakes new ones are closed at once, and a real importer
+// gets through again as soon as the idle ones are gone.
+func TestMediaLinkPendingHandshakesBounded(t *testing.T) {
+	exp := &fakeExporter{}
+	s := startServer(t, exp)
+	idle := make([]net.Conn, 0, MaxPendingHandshakes)
+	for range MaxPendingHandshakes {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	waitFor(t, "pending handshakes full", func() bool { return len(s.pending) == MaxPendingHandshakes })
+	extra, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = extra.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err = extra.Read(make([]byte, 1))
+	var ne net.Error
+	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Fatalf("a connection beyond the bound was kept open (read: %v)", err)
+	}
+	extra.Close()
+	for _, c := range idle {
+		c.Close()
+	}
+	waitFor(t, "pending handshakes released", func() bool { return len(s.pending) == 0 })
+	ticket, _ := s.Issue("track-1")
+	l, _, err := Dial(context.Background(), s.Addr(), ticket, 0)
+	if err != nil {
+		t.Fatalf("importer after the flood: %v", err)
+	}
+	l.Close("done")
+}

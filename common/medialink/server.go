@@ -13,6 +13,11 @@ import (
 // helloTimeout bounds the handshake of an accepted connection.
 const helloTimeout = 5 * time.Second
 
+// MaxPendingHandshakes bounds the accepted connections that have not yet presented a valid
+// ticket: beyond it new connections are closed at once, so a flood of idle connections
+// cannot pile up goroutines until their hello timeout.
+const MaxPendingHandshakes = 256
+
 // TrackInfo describes an exported track's codec (sent in the Meta frame).
 type TrackInfo struct {
 	TrackID   string `json:"trackId"`
@@ -66,6 +71,8 @@ type Server struct {
 	addr  string
 	links map[*Link]struct{}
 	wg    sync.WaitGroup
+	// pending holds a token per connection still in its handshake.
+	pending chan struct{}
 }
 
 // NewServer validates cfg; it opens nothing.
@@ -83,7 +90,8 @@ func NewServer(cfg Config, exp Exporter) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, exp: exp, tickets: tk, log: cfg.Logger, links: map[*Link]struct{}{}}, nil
+	return &Server{cfg: cfg, exp: exp, tickets: tk, log: cfg.Logger, links: map[*Link]struct{}{},
+		pending: make(chan struct{}, MaxPendingHandshakes)}, nil
 }
 
 // Listen opens the listener and returns the advertised address.
@@ -133,6 +141,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			return fmt.Errorf("medialink: accept: %w", err)
 		}
+		select {
+		case s.pending <- struct{}{}:
+		default:
+			_ = conn.Close() // too many connections without a ticket yet
+			continue
+		}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.handle(ctx, conn) }()
 	}
@@ -141,6 +155,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // handle runs one accepted connection: handshake, then the link.
 func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	l, exp, err := s.handshake(conn)
+	<-s.pending
 	if err != nil {
 		s.log.Warn("media link refused", "remote", conn.RemoteAddr().String(), "error", err)
 		frame, _ := AppendFrame(nil, FrameClose, []byte(err.Error()))
