@@ -6,7 +6,6 @@ package rtc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -134,26 +133,11 @@ func (c *Client) sendTerminate(ctx context.Context, t terminate) {
 
 // call makes one RPC with the client's timeout when ctx has no earlier deadline.
 func (c *Client) call(ctx context.Context, agent, method string, req any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
-	defer cancel()
-	if err := c.bus.Call(ctx, agent, method, req, nil); err != nil {
-		return fmt.Errorf("%s on %s: %w", method, agent, err)
-	}
-	return nil
+	return bus.CallWithin(ctx, c.bus, c.callTimeout, agent, method, req, nil)
 }
 
 // Listen delivers the RTCEvents reported to controller to h, in order, until the returned
 // subscription is closed. Undecodable events are logged and skipped.
 func Listen(b bus.Bus, controller string, log *slog.Logger, h func(protocol.RTCEvent)) (bus.Subscription, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return b.Subscribe(protocol.RTCTopic(controller), func(_ context.Context, ev bus.Event) {
-		var e protocol.RTCEvent
-		if err := ev.Decode(&e); err != nil || e.TransportID == "" {
-			log.Warn("ignoring malformed rtc event", "topic", ev.Topic, "err", err)
-			return
-		}
-		h(e)
-	})
+	return bus.SubscribeJSON(b, protocol.RTCTopic(controller), func(e protocol.RTCEvent) bool { return e.TransportID != "" }, log, h)
 }

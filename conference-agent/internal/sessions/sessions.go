@@ -6,7 +6,6 @@ package sessions
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -177,26 +176,11 @@ func (c *Client) sendStop(ctx context.Context, s stop) {
 // call makes one RPC bounded by timeout (or ctx's earlier deadline). Errors keep the agent's
 // *errs.Error in their chain.
 func (c *Client) call(ctx context.Context, timeout time.Duration, agent, method string, req, resp any) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := c.bus.Call(ctx, agent, method, req, resp); err != nil {
-		return fmt.Errorf("%s on %s: %w", method, agent, err)
-	}
-	return nil
+	return bus.CallWithin(ctx, c.bus, timeout, agent, method, req, resp)
 }
 
 // Listen delivers the SessionEvents reported to controller to h, in order, until the
 // returned subscription is closed. Undecodable events are logged and skipped.
 func Listen(b bus.Bus, controller string, log *slog.Logger, h func(protocol.SessionEvent)) (bus.Subscription, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return b.Subscribe(protocol.SessionTopic(controller), func(_ context.Context, ev bus.Event) {
-		var e protocol.SessionEvent
-		if err := ev.Decode(&e); err != nil || e.ID == "" {
-			log.Warn("ignoring malformed session event", "topic", ev.Topic, "err", err)
-			return
-		}
-		h(e)
-	})
+	return bus.SubscribeJSON(b, protocol.SessionTopic(controller), func(e protocol.SessionEvent) bool { return e.ID != "" }, log, h)
 }
