@@ -259,6 +259,12 @@ func (c *Client) Send(ctx context.Context, to, message string) error {
 	return err
 }
 
+// StreamControl sends stream-control {id, operation, data} (pause/play, mix/unmix, get-region,
+// set-region) and returns the ack's data.
+func (c *Client) StreamControl(ctx context.Context, streamID, operation string, data any) (json.RawMessage, error) {
+	return c.request(ctx, "stream-control", map[string]any{"id": streamID, "operation": operation, "data": data})
+}
+
 // Leave logs out (bounded by ctx) and closes the client. The logout error, if any, is
 // returned after closing.
 func (c *Client) Leave(ctx context.Context) error {

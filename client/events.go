@@ -181,6 +181,15 @@ func (c *Client) applyUpdate(id string, data json.RawMessage) any {
 			}
 			c.streams[id] = info
 		}
+	case "video.layout", "activeInput":
+		// A mixed stream's layout or loudest input: kept in info.layout / info.activeInput.
+		if known {
+			key := map[string]string{"video.layout": "layout", "activeInput": "activeInput"}[u.Field]
+			if merged, err := setInfoField(info.Info, key, u.Value); err == nil {
+				info.Info = merged
+				c.streams[id] = info
+			}
+		}
 	}
 	var v any
 	_ = json.Unmarshal(u.Value, &v)
@@ -233,4 +242,16 @@ func (c *Client) onDrop() {
 		f()
 	}
 	c.closeWith(ErrDropped)
+}
+
+// setInfoField returns the stream info object with key set to value.
+func setInfoField(info json.RawMessage, key string, value json.RawMessage) (json.RawMessage, error) {
+	fields := map[string]json.RawMessage{}
+	if len(info) > 0 {
+		if err := json.Unmarshal(info, &fields); err != nil {
+			return nil, err
+		}
+	}
+	fields[key] = value
+	return json.Marshal(fields)
 }

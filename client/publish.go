@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -36,6 +37,10 @@ type trackRequest struct {
 	Mid    string `json:"mid"`
 	Source string `json:"source,omitempty"`
 	From   string `json:"from,omitempty"`
+	// Format and Parameters ask for a transcoded video (one of the stream's `optional`
+	// capabilities); absent means the source's own.
+	Format     *protocol.Format          `json:"format,omitempty"`
+	Parameters *protocol.VideoParameters `json:"parameters,omitempty"`
 }
 
 // sessionAck is the ack data of publish and subscribe.

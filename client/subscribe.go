@@ -17,6 +17,11 @@ type SubscribeOptions struct {
 	// VideoFrom subscribes the video from this track id instead of the stream (a simulcast
 	// layer, "<transportId>-<mid>:<rid>").
 	VideoFrom string
+	// VideoFormat and VideoParameters request a transcoded video: another codec, or another
+	// resolution, framerate, bitrate or keyframe interval, among the stream's `optional`
+	// capabilities. Nil keeps the source's.
+	VideoFormat     *protocol.Format
+	VideoParameters *protocol.VideoParameters
 	// OnTrack is called (on its own goroutine, by pion) for each remote track; it may read
 	// the track until it returns an error. Tracks are also available from Track/WaitTrack.
 	OnTrack func(*webrtc.TrackRemote, *webrtc.RTPReceiver)
@@ -63,8 +68,11 @@ func (c *Client) Subscribe(ctx context.Context, stream protocol.StreamInfo, opts
 	reqs := make([]trackRequest, len(kinds))
 	for i, tr := range pc.GetTransceivers() {
 		reqs[i] = trackRequest{Type: kinds[i], Mid: tr.Mid(), From: stream.ID}
-		if kinds[i] == "video" && opts.VideoFrom != "" {
-			reqs[i].From = opts.VideoFrom
+		if kinds[i] == "video" {
+			if opts.VideoFrom != "" {
+				reqs[i].From = opts.VideoFrom
+			}
+			reqs[i].Format, reqs[i].Parameters = opts.VideoFormat, opts.VideoParameters
 		}
 	}
 	req := map[string]any{"media": map[string]any{"tracks": reqs}, "transport": map[string]string{"type": "webrtc"}}
@@ -80,7 +88,8 @@ func subscribedKinds(stream protocol.StreamInfo, opts SubscribeOptions) ([]strin
 	for _, t := range stream.Media.Tracks {
 		has[t.Type] = true
 	}
-	want := map[string]bool{"audio": opts.Audio, "video": opts.Video || opts.VideoFrom != ""}
+	want := map[string]bool{"audio": opts.Audio,
+		"video": opts.Video || opts.VideoFrom != "" || opts.VideoFormat != nil || opts.VideoParameters != nil}
 	if !want["audio"] && !want["video"] {
 		want = has
 	}

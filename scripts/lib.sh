@@ -28,6 +28,10 @@ apt_install() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The C libraries the mixing agent's codecs link against (cgo): libvpx (VP8/VP9), libx264,
+# libavcodec (H.264 decoding), libswscale and libopus, found through pkg-config.
+CODEC_PACKAGES=(gcc pkg-config libvpx-dev libopus-dev libx264-dev libavcodec-dev libswscale-dev)
+
 # start_rabbitmq DIR PORT: an isolated RabbitMQ node (own HOME, cookie, mnesia) on loopback.
 start_rabbitmq() {
 	local dir=$1 port=$2

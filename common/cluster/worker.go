@@ -19,6 +19,7 @@ const (
 	PurposeWebRTC     = "webrtc"
 	PurposeRecording  = "recording"
 	PurposeStreaming  = "streaming"
+	PurposeMixing     = "mixing"
 	PurposeManagement = "management"
 )
 

@@ -26,6 +26,7 @@ type Config struct {
 	Portal       PortalConfig       `yaml:"portal"`
 	WebRTC       WebRTCConfig       `yaml:"webrtc"`
 	Recording    RecordingConfig    `yaml:"recording"`
+	Mixing       MixingConfig       `yaml:"mixing"`
 	SuperService SuperServiceConfig `yaml:"superService"`
 	Log          LogConfig          `yaml:"log"`
 	Cluster      ClusterConfig      `yaml:"cluster"`
@@ -117,6 +118,13 @@ type RecordingConfig struct {
 	Capacity int `yaml:"capacity"`
 }
 
+// MixingConfig configures the mixing agent (mixed views and transcoding, docs/mixing.md).
+type MixingConfig struct {
+	// Capacity is the number of busy mix/transcode sessions (ones with a consumer) one agent
+	// accepts; it reports full load there and refuses more.
+	Capacity int `yaml:"capacity"`
+}
+
 // SuperServiceConfig is the bootstrap service created on first start (OWT's superService).
 type SuperServiceConfig struct {
 	// ID is 24 hex characters (CONCLAVE_SUPER_SERVICE_ID).
@@ -160,6 +168,7 @@ func Default() Config {
 			Capacity: 1000, MediaLinkListen: "0.0.0.0:0",
 		},
 		Recording:       RecordingConfig{Capacity: 64},
+		Mixing:          MixingConfig{Capacity: 8},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},
 		ShutdownTimeout: 20 * time.Second,

@@ -55,6 +55,7 @@ func checks() []check {
 			return optional(c.WebRTC.MediaLinkAdvertise, hostPort(c.WebRTC.MediaLinkAdvertise, true))
 		}},
 		{"recording.capacity", func(c *Config) string { return positive(c.Recording.Capacity > 0) }},
+		{"mixing.capacity", func(c *Config) string { return positive(c.Mixing.Capacity > 0) }},
 		{"superService.id", func(c *Config) string { return optional(c.SuperService.ID, objectID(c.SuperService.ID)) }},
 		{"superService.key", func(c *Config) string { return superKey(c.SuperService) }},
 		{"log.level", func(c *Config) string { return oneOf(c.Log.Level, "debug", "info", "warn", "error") }},

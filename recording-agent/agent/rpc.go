@@ -11,8 +11,8 @@ import (
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"github.com/conclave-rtc/conclave/recording-agent/internal/recorder"
-	"github.com/conclave-rtc/conclave/recording-agent/internal/rtpframe"
 )
 
 // answerMargin is kept from the caller's deadline for the reply to travel back.

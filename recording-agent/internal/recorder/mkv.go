@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/conclave-rtc/conclave/recording-agent/internal/rtpframe"
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"github.com/conclave-rtc/conclave/recording-agent/internal/timeline"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"

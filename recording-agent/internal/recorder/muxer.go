@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"github.com/conclave-rtc/conclave/recording-agent/internal/mkv"
-	"github.com/conclave-rtc/conclave/recording-agent/internal/rtpframe"
 )
 
 const (

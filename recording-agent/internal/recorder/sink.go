@@ -7,7 +7,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/conclave-rtc/conclave/recording-agent/internal/rtpframe"
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 )
 
 // Kinds of media.

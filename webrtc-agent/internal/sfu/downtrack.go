@@ -30,6 +30,7 @@ type DownTrack struct {
 	ssrc   uint32
 	pt     uint8
 	hdr    rtp.Header // reused for every packet
+	rtx    retransmitter
 
 	sent atomic.Uint64
 	now  func() int64
@@ -102,6 +103,39 @@ func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = p.Marker, d.pt, seq, ts, d.ssrc
 	if _, err := d.writer.WriteRTP(h, p.Payload); err == nil {
 		d.sent.Add(1)
+		if src.hist != nil {
+			d.rtx.note(src, p.Seq, seq, ts)
+		}
+	}
+}
+
+// Retransmitted returns the packets resent for NACKs and the NACKed packets that were no
+// longer available.
+func (d *DownTrack) Retransmitted() (resent, missed uint64) {
+	return d.rtx.resent.Load(), d.rtx.missed.Load()
+}
+
+// retransmit resends the packet this down-track sent as seq, from its source's history, with
+// the same sequence number and timestamp.
+func (d *DownTrack) retransmit(seq uint16) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.rtx.entry(seq)
+	if d.writer == nil || !d.active || e == nil || e.resends >= maxResends {
+		d.rtx.missed.Add(1)
+		return
+	}
+	payload, marker, ok := e.src.hist.get(e.srcSeq, d.rtx.buf)
+	d.rtx.buf = payload
+	if !ok {
+		d.rtx.missed.Add(1)
+		return
+	}
+	e.resends++
+	h := &d.rtx.hdr
+	h.Version, h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = 2, marker, d.pt, seq, e.ts, d.ssrc
+	if _, err := d.writer.WriteRTP(h, payload); err == nil {
+		d.rtx.resent.Add(1)
 	}
 }
 
@@ -152,9 +186,10 @@ func (d *DownTrack) Resync() {
 	d.mu.Unlock()
 }
 
-// HandleRTCP forwards a subscriber's keyframe requests (PLI, FIR) to the source, which
-// throttles them.
+// HandleRTCP answers a subscriber's generic NACKs from the source's history and forwards
+// its keyframe requests (PLI, FIR) to the source, which throttles them.
 func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
+	nackedSeqs(pkts, d.retransmit)
 	for _, p := range pkts {
 		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:

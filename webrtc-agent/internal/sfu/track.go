@@ -36,6 +36,9 @@ type TrackConfig struct {
 	Keyframe func()
 	// KeyframeInterval throttles Keyframe (default DefaultKeyframeInterval).
 	KeyframeInterval time.Duration
+	// History is the number of forwarded packets kept to answer subscribers' NACKs (video
+	// only; 0: DefaultHistory, negative: none).
+	History int
 }
 
 // Track is one published track (one rid of a simulcast publication, or one relayed track).
@@ -52,7 +55,8 @@ type Track struct {
 	kfPending atomic.Bool  // a throttled request waits for the interval's end
 	lastKF    atomic.Int64 // unix ns of the last keyframe request sent upstream
 
-	pkt     Packet // reused by the forwarding goroutine
+	pkt     Packet   // reused by the forwarding goroutine
+	hist    *history // nil: no retransmissions (audio, or History < 0)
 	packets atomic.Uint64
 	ssrc    atomic.Uint64 // ssrcKnown | SSRC of the last forwarded packet (0: none yet)
 	reports atomic.Uint64 // Sender Reports forwarded
@@ -64,6 +68,13 @@ func NewTrack(cfg TrackConfig) *Track {
 		cfg.KeyframeInterval = DefaultKeyframeInterval
 	}
 	t := &Track{cfg: cfg, family: codecFamily(cfg.Codec.MimeType)}
+	if cfg.Kind == webrtc.RTPCodecTypeVideo && cfg.History >= 0 {
+		size := cfg.History
+		if size == 0 {
+			size = DefaultHistory
+		}
+		t.hist = newHistory(size)
+	}
 	t.active.Store(true)
 	return t
 }
@@ -96,6 +107,9 @@ func (t *Track) Forward(b []byte) bool {
 		return true
 	}
 	t.pkt.Keyframe = isKeyframeStart(t.family, t.pkt.Payload)
+	if t.hist != nil {
+		t.hist.put(&t.pkt)
+	}
 	for _, s := range *sinks {
 		s.WritePacket(t, &t.pkt)
 	}

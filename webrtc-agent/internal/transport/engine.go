@@ -27,9 +27,6 @@ type NetConfig struct {
 	Interfaces []string
 	// IncludeLoopback gathers loopback candidates too (tests: with Interfaces ["lo"]).
 	IncludeLoopback bool
-	// NACKBuffer is the number of sent packets kept per down-track for retransmission
-	// (power of two; default DefaultNACKBuffer).
-	NACKBuffer uint16
 }
 
 // Engine holds the shared sockets and the pion API every transport is built from.
@@ -64,7 +61,7 @@ func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
 	}
 	se, err := e.settings(cfg, filter, lf)
 	if err == nil {
-		e.api, err = newAPI(se, cfg.NACKBuffer)
+		e.api, err = newAPI(se)
 	}
 	if err != nil {
 		e.Close()
@@ -98,16 +95,11 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf slogFactor
 	return se, nil
 }
 
-// DefaultNACKBuffer is the retransmission history per down-track: 256 packets is ~1 s of
-// 2 Mb/s video or 5 s of audio, longer than any useful NACK round trip, and it keeps the
-// memory of a subscription small (pion's default of 1024 retained packets per track was most
-// of the per-subscription memory measured by scripts/bench).
-const DefaultNACKBuffer = 256
-
-// newAPI registers the codecs, header extensions and interceptors: NACK generator
-// (publishers) and responder (subscribers), RTCP reports, TWCC feedback and header
-// extension.
-func newAPI(se webrtc.SettingEngine, nackBuffer uint16) (*webrtc.API, error) {
+// newAPI registers the codecs, header extensions and interceptors: the NACK generator
+// (publishers), RTCP reports, TWCC feedback and header extension. Subscribers' NACKs are
+// answered by the SFU from each source's shared history (sfu.DownTrack), not by pion's
+// per-track responder, which kept a copy of every packet per subscriber.
+func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range sfu.Codecs() {
 		kind := webrtc.RTPCodecTypeVideo
@@ -118,9 +110,6 @@ func newAPI(se webrtc.SettingEngine, nackBuffer uint16) (*webrtc.API, error) {
 			return nil, fmt.Errorf("transport: register %s: %w", c.MimeType, err)
 		}
 	}
-	if nackBuffer == 0 {
-		nackBuffer = DefaultNACKBuffer
-	}
 	ir := &interceptor.Registry{}
 	steps := []func() error{
 		func() error { return webrtc.ConfigureSimulcastExtensionHeaders(m) },
@@ -128,7 +117,12 @@ func newAPI(se webrtc.SettingEngine, nackBuffer uint16) (*webrtc.API, error) {
 			return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeAudio)
 		},
 		func() error {
-			return webrtc.ConfigureNackWithOptions(m, ir, nil, nack.ResponderSize(nackBuffer))
+			gen, err := nack.NewGeneratorInterceptor()
+			if err != nil {
+				return err
+			}
+			ir.Add(gen)
+			return nil
 		},
 		func() error { return webrtc.ConfigureRTCPReports(ir) },
 		func() error { return webrtc.ConfigureTWCCSender(m, ir) },

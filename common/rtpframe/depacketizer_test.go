@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conclave-rtc/conclave/recording-agent/internal/testclip"
 	"github.com/pion/rtp"
 )
 
@@ -18,24 +17,6 @@ type collected struct {
 func (c *collected) emit(f Frame) {
 	c.frames = append(c.frames, f)
 	c.data = append(c.data, append([]byte(nil), f.Data...))
-}
-
-func clip(t *testing.T, mime string) []testclip.Frame {
-	t.Helper()
-	var frames []testclip.Frame
-	var err error
-	switch mime {
-	case "video/VP8":
-		frames, err = testclip.VP8()
-	case "video/H264":
-		frames, err = testclip.H264()
-	default:
-		frames, err = testclip.Opus()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return frames
 }
 
 // run pushes pkts (arriving 1 ms apart) through a depacketizer and drains it.
@@ -66,7 +47,7 @@ func TestRTPFrameInOrder(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.mime, func(t *testing.T) {
 			frames := clip(t, tc.mime)
-			c, d, req := run(t, tc.codec, testclip.PacketizeAll(tc.mime, frames, 65500, 0xFFFFFF00))
+			c, d, req := run(t, tc.codec, packetizeAll(tc.mime, frames, 65500, 0xFFFFFF00))
 			if len(c.frames) != len(frames) || req != 0 {
 				t.Fatalf("%d frames (want %d), %d keyframe requests, stats %+v", len(c.frames), len(frames), req, d.Stats())
 			}
@@ -94,7 +75,7 @@ func TestRTPFrameInOrder(t *testing.T) {
 
 func TestRTPFrameH264AVCC(t *testing.T) {
 	frames := clip(t, "video/H264")
-	c, _, _ := run(t, H264, testclip.PacketizeAll("video/H264", frames, 1, 0))
+	c, _, _ := run(t, H264, packetizeAll("video/H264", frames, 1, 0))
 	f := c.frames[0]
 	if f.SPS == nil || f.PPS == nil || !f.Key {
 		t.Fatal("first access unit lacks SPS/PPS/IDR")
@@ -119,7 +100,7 @@ func TestRTPFrameH264AVCC(t *testing.T) {
 
 func TestRTPFrameReorderAndDuplicates(t *testing.T) {
 	frames := clip(t, "video/VP8")
-	pkts := testclip.PacketizeAll("video/VP8", frames, 100, 0)
+	pkts := packetizeAll("video/VP8", frames, 100, 0)
 	shuffled := []*rtp.Packet{pkts[0]}
 	i := 1
 	for ; i+1 < len(pkts); i += 2 {
@@ -141,7 +122,7 @@ func TestRTPFrameLoss(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			frames := clip(t, tc.mime)
-			pkts := testclip.PacketizeAll(tc.mime, frames, 0, 0)
+			pkts := packetizeAll(tc.mime, frames, 0, 0)
 			// Drop the first packet of frame 10: frames 10..29 are undecodable until the
 			// keyframe at 30.
 			var stamps []uint32
@@ -176,7 +157,7 @@ func TestRTPFrameLoss(t *testing.T) {
 
 func TestRTPFrameLateGapReleased(t *testing.T) {
 	frames := clip(t, "audio/opus")[:10]
-	pkts := testclip.PacketizeAll("audio/opus", frames, 0, 0)
+	pkts := packetizeAll("audio/opus", frames, 0, 0)
 	var c collected
 	d := New(Opus, 50*time.Millisecond, nil)
 	at := time.Unix(0, 0)
@@ -194,8 +175,8 @@ func TestRTPFrameLateGapReleased(t *testing.T) {
 
 func TestRTPFrameSequenceRestart(t *testing.T) {
 	frames := clip(t, "audio/opus")[:20]
-	a := testclip.PacketizeAll("audio/opus", frames[:10], 30000, 0)
-	b := testclip.PacketizeAll("audio/opus", frames[10:], 5, 9600)
+	a := packetizeAll("audio/opus", frames[:10], 30000, 0)
+	b := packetizeAll("audio/opus", frames[10:], 5, 9600)
 	c, _, _ := run(t, Opus, append(a, b...))
 	if len(c.frames) != 20 {
 		t.Fatalf("%d frames after a sequence restart, want 20", len(c.frames))
