@@ -23,6 +23,11 @@ type Room struct {
 	Notifying                 Notifying   `json:"notifying"`
 	// SIP is nil when the room has no SIP account (the key is then absent).
 	SIP *SIP `json:"sip,omitempty"`
+	// AutoMix is a Conclave extension: when true every new forward stream joins the first
+	// view's inputs, as OWT's sample application does with a REST PATCH of /info/inViews.
+	// OWT rooms have no such key; the default false keeps OWT's behaviour (streams are not
+	// mixed until asked).
+	AutoMix bool `json:"autoMix"`
 }
 
 // Role names a participant role and what it may publish and subscribe.

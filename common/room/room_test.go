@@ -350,3 +350,34 @@ func checkAccepted(t *testing.T, r Room) {
 		t.Fatalf("PUT of the GET result changed the room: %v", err)
 	}
 }
+
+func TestRoomAutoMix(t *testing.T) {
+	r, err := ParseCreate([]byte(`{"name":"a"}`))
+	if err != nil || r.AutoMix {
+		t.Fatalf("default autoMix: %v %v", r.AutoMix, err)
+	}
+	r, err = ParseCreate([]byte(`{"name":"a","options":{"autoMix":true}}`))
+	if err != nil || !r.AutoMix {
+		t.Fatalf("autoMix true: %v %v", r.AutoMix, err)
+	}
+	b, _ := json.Marshal(r)
+	if !bytes.Contains(b, []byte(`"autoMix":true`)) {
+		t.Fatalf("autoMix not returned: %s", b)
+	}
+	back, err := Parse(r.Config())
+	if err != nil || !back.AutoMix {
+		t.Fatalf("stored round trip: %v %v", back.AutoMix, err)
+	}
+	up, err := ParseUpdate(r, []byte(`{"autoMix":false}`))
+	if err != nil || up.AutoMix {
+		t.Fatalf("update to false: %v %v", up.AutoMix, err)
+	}
+	// An empty views list is kept (not falsy), so autoMix would have no view to feed.
+	_, err = ParseCreate([]byte(`{"name":"a","options":{"autoMix":true,"views":[]}}`))
+	if err == nil || !strings.Contains(err.Error(), "autoMix") {
+		t.Fatalf("autoMix without views: %v", err)
+	}
+	if _, err := ParseCreate([]byte(`{"name":"a","options":{"autoMix":"yes"}}`)); err == nil {
+		t.Fatal("autoMix string accepted")
+	}
+}

@@ -137,6 +137,9 @@ func (r Room) validateViews() error {
 	if err := maxLen("views", len(r.Views), MaxViews); err != nil {
 		return err
 	}
+	if r.AutoMix && len(r.Views) == 0 {
+		return bad("autoMix", "needs at least one view")
+	}
 	seen := make(map[string]bool, len(r.Views))
 	for i, v := range r.Views {
 		path := fmt.Sprintf("views[%d]", i)

@@ -7,7 +7,9 @@
 // second; it listens to the webrtc agents' RTCEvents on protocol.RTCTopic(id) and sends client
 // events to the portals (package notify). Recordings, streaming-outs and streaming-ins run
 // on recording/streaming agents (package sessions), whose SessionEvents arrive on
-// protocol.SessionTopic(id). Room policy lives in internal/room.
+// protocol.SessionTopic(id). Mixed streams and transcodes run on mixing agents (package
+// mixing), whose MixEvents arrive on protocol.MixTopic(id). Room policy lives in
+// internal/room.
 package agent
 
 import (
@@ -20,6 +22,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/store"
+	"github.com/conclave-rtc/conclave/conference-agent/internal/mixing"
 	"github.com/conclave-rtc/conclave/conference-agent/internal/rtc"
 	"github.com/conclave-rtc/conclave/conference-agent/internal/sessions"
 )
@@ -61,6 +64,9 @@ type Config struct {
 	// StreamingInTimeout in.start (90 s; OWT waits about 85 s).
 	SessionStartTimeout time.Duration
 	StreamingInTimeout  time.Duration
+	// MixStartTimeout bounds mix.start and xcode.start (5 s); a first join waits for the
+	// mix.start of each view when a mixing agent is registered.
+	MixStartTimeout time.Duration
 	// FailedSessionTTL is how long a failed recording or streaming-out stays in the REST list
 	// with its error (60 s).
 	FailedSessionTTL time.Duration
@@ -87,6 +93,7 @@ func (cfg Config) withDefaults() Config {
 	def(&cfg.SessionStartTimeout, sessions.DefaultStartTimeout)
 	def(&cfg.StreamingInTimeout, sessions.DefaultInTimeout)
 	def(&cfg.FailedSessionTTL, DefaultFailedSessionTTL)
+	def(&cfg.MixStartTimeout, mixing.DefaultStartTimeout)
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = DefaultMaxRooms
 	}
@@ -126,6 +133,7 @@ type Agent struct {
 	ann      *cluster.Announcer
 	rtc      *rtc.Client
 	sessions *sessions.Client
+	mixing   *mixing.Client
 	handlers map[string]handler
 
 	mu       sync.Mutex
@@ -162,7 +170,8 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		rtc: rtc.New(deps.Bus, cfg.RTCTimeout, deps.Logger),
 		sessions: sessions.New(deps.Bus, sessions.Timeouts{Start: cfg.SessionStartTimeout, In: cfg.StreamingInTimeout},
 			deps.Logger),
-		rooms: map[string]*entry{}, index: map[string]*entry{},
+		mixing: mixing.New(deps.Bus, mixing.Timeouts{Start: cfg.MixStartTimeout}, deps.Logger),
+		rooms:  map[string]*entry{}, index: map[string]*entry{},
 	}
 	a.ann = cluster.NewAnnouncer(deps.Bus, w, cfg.Heartbeat, a.load, deps.Logger)
 	a.handlers = a.routes()
@@ -201,10 +210,18 @@ func (a *Agent) Run(ctx context.Context) error {
 		_ = srv.Close()
 		return fmt.Errorf("conference-agent: listen for session events: %w", err)
 	}
+	mixEvents, err := mixing.Listen(a.deps.Bus, a.id, a.log, a.routeMix)
+	if err != nil {
+		_ = sessEvents.Close()
+		_ = events.Close()
+		_ = srv.Close()
+		return fmt.Errorf("conference-agent: listen for mix events: %w", err)
+	}
 	rtcCtx, stopRTC := context.WithCancel(context.WithoutCancel(ctx))
-	rtcDone := make(chan struct{}, 2)
+	rtcDone := make(chan struct{}, 3)
 	go func() { defer func() { rtcDone <- struct{}{} }(); _ = a.rtc.Run(rtcCtx) }()
 	go func() { defer func() { rtcDone <- struct{}{} }(); _ = a.sessions.Run(rtcCtx) }()
+	go func() { defer func() { rtcDone <- struct{}{} }(); _ = a.mixing.Run(rtcCtx) }()
 	annErr := make(chan error, 1)
 	go func() { annErr <- a.ann.Run(ctx) }()
 
@@ -216,10 +233,27 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.wg.Wait() // the rooms' keepers see ctx end and drop their rooms
 	_ = events.Close()
 	_ = sessEvents.Close()
-	stopRTC() // the queued terminations and session stops are sent before Run returns
+	_ = mixEvents.Close()
+	stopRTC() // the queued terminations, session and mix stops are sent before Run returns
+	<-rtcDone
 	<-rtcDone
 	<-rtcDone
 	return <-annErr
+}
+
+// workerLister is the part of *cluster.Registry that tells whether a purpose has workers.
+type workerLister interface {
+	Workers(purpose string) []cluster.Worker
+}
+
+// hasWorker returns the rooms' HasWorker: the Scheduler's registry when it lists workers,
+// else nil (rooms then ask the Scheduler, which waits up to ScheduleTimeout).
+func (a *Agent) hasWorker() func(string) bool {
+	reg, ok := a.deps.Scheduler.(workerLister)
+	if !ok {
+		return nil
+	}
+	return func(purpose string) bool { return len(reg.Workers(purpose)) > 0 }
 }
 
 // noScheduler is the Scheduler of an agent built without one.

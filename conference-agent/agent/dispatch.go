@@ -113,7 +113,7 @@ func (a *Agent) join(ctx context.Context, req bus.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		res, err := r.Join(v.Participant)
+		res, err := r.Join(ctx, v.Participant)
 		if err != nil && r.Closed() && attempt < joinAttempts {
 			continue // the room ended between acquire and Join: make it live again
 		}

@@ -148,6 +148,7 @@ func (a *Agent) open(ctx context.Context, e *entry) (*room.Room, *notify.Queue, 
 	r := room.New(e.id, cfg, room.Deps{
 		Controller: a.id, RTC: a.rtc, Sessions: a.sessions, Notify: q, Index: transportIndex{a: a, e: e}, Log: a.log,
 		Scheduler: boundedScheduler{inner: a.deps.Scheduler, timeout: a.cfg.ScheduleTimeout},
+		Mixing:    a.mixing, HasWorker: a.hasWorker(),
 	})
 	return r, q, nil
 }

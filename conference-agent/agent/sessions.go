@@ -76,6 +76,20 @@ func onAcquired[T any](a *Agent, roomOf func(T) string, f func(context.Context, 
 
 // routeSession hands a SessionEvent to the room that knows the session.
 func (a *Agent) routeSession(ev protocol.SessionEvent) {
+	if !a.toRooms(func(r *room.Room) bool { return r.HandleSession(ev) }) {
+		a.log.Debug("session event for an unknown session", "session", ev.ID, "type", ev.Type, "agent", ev.Agent)
+	}
+}
+
+// routeMix hands a MixEvent to the room that knows the mix or transcode.
+func (a *Agent) routeMix(ev protocol.MixEvent) {
+	if !a.toRooms(func(r *room.Room) bool { return r.HandleMix(ev) }) {
+		a.log.Debug("mix event for an unknown session", "session", ev.ID, "type", ev.Type, "agent", ev.Agent)
+	}
+}
+
+// toRooms offers an event to each live room until one takes it.
+func (a *Agent) toRooms(take func(*room.Room) bool) bool {
 	a.mu.Lock()
 	entries := make([]*entry, 0, len(a.rooms))
 	for _, e := range a.rooms {
@@ -88,9 +102,9 @@ func (a *Agent) routeSession(ev protocol.SessionEvent) {
 		default:
 			continue
 		}
-		if e.err == nil && e.room.HandleSession(ev) {
-			return
+		if e.err == nil && take(e.room) {
+			return true
 		}
 	}
-	a.log.Debug("session event for an unknown session", "session", ev.ID, "type", ev.Type, "agent", ev.Agent)
+	return false
 }

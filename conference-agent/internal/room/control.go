@@ -31,8 +31,16 @@ func (r *Room) StreamControl(ctx context.Context, req protocol.ControlRequest) (
 		return resultOK, r.setActive(ctx, req.ID, kinds, cmd.op == opPlay)
 	case opMix, opUnmix:
 		return resultOK, r.setInView(req.ID, cmd.view, cmd.op == opMix, failure)
+	case opGetRegion:
+		region, err := r.getRegion(req.ID, cmd.view)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"region": region}, nil
+	case opSetRegion:
+		return resultOK, r.setRegion(ctx, req.ID, cmd.view, cmd.region, failure)
 	}
-	return nil, failure(msgMixingUnsupported)
+	return nil, failure(msgInvalidStreamOp)
 }
 
 // checkStreamControl checks the participant, the stream and the right to control it, then
@@ -47,6 +55,9 @@ func (r *Room) checkStreamControl(req protocol.ControlRequest) (streamCommand, f
 		return streamCommand{}, nil, failure(msgNotJoined)
 	}
 	pub := r.pubs[req.ID]
+	if m := r.mixOf(req.ID); m != nil && m.pub != nil {
+		return streamCommand{}, nil, failure(msgStreamIsMixed)
+	}
 	if pub == nil || !pub.ready {
 		return streamCommand{}, nil, failure(msgStreamNotExist)
 	}
@@ -124,6 +135,7 @@ func (r *Room) setInView(streamID, view string, add bool, fail func(string) *err
 	case !add && i >= 0:
 		pub.inViews = slices.Delete(pub.inViews, i, i+1)
 	}
+	r.mixMembership(pub.id, view, add)
 	return nil
 }
 
@@ -245,14 +257,15 @@ func (r *Room) planUpdate(id string, u subscriptionUpdate) (subTrack, bool, erro
 	if u.Video == nil {
 		return subTrack{}, false, nil
 	}
-	if !ok {
+	if !ok || cur.xcodeID != "" {
+		// A transcoded track keeps its source and parameters (no re-transcoding on update).
 		return subTrack{}, false, failure(msgUpdateSubFailed)
 	}
 	next := cur
 	if from := u.Video.From; from != "" && !s.fromMatches(kindVideo, from) {
 		req := protocol.SubTrack{Type: kindVideo, From: from, Format: &cur.format}
 		st, err := r.resolveSubTrack(req)
-		if err != nil {
+		if err != nil || st.xcode != nil {
 			return subTrack{}, false, failure(msgUpdateSubFailed)
 		}
 		next = st

@@ -68,6 +68,27 @@ const (
 	msgAccessTimeout       = "Access timeout"
 )
 
+// Mixing and transcoding messages.
+const (
+	msgStreamIsMixed  = "Stream is Mixed" // OWT's answer to pause/play of a mixed stream
+	msgNotInView      = "Stream is not in view: "
+	msgInvalidRegion  = "Invalid region: "
+	msgMixNotReady    = "Mixed stream is not ready: "
+	msgInvalidLayout  = "Invalid layout"
+	msgMixFailed      = "Mix failed"
+	msgMixAgentLost   = "Mixing agent is gone"
+	msgNoMixingAgent  = "No mixing agent available"
+	msgXcodeFailed    = "Transcoding failed"
+	msgNoTranscoding  = "Transcoding is not available"
+	msgRegionIndex    = "Invalid region index"
+	msgLayoutNotInput = "Layout stream is not an input of the view: "
+
+	msgTranscodedSource = "A transcoded recording keeps its source"
+)
+
+// errNoMixTracks is a mix.start answer without tracks.
+var errNoMixTracks = errors.New("room: the mixing agent reported no tracks")
+
 // errNoSessionAgents is the start failure of a room built without SessionAgents.
 var errNoSessionAgents = errors.New("room: no session agents configured")
 

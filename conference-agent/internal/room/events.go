@@ -87,8 +87,8 @@ func (r *Room) addTrack(t *transport, ev protocol.RTCEvent) {
 	tr := ev.Track
 	info := protocol.TrackInfo{
 		ID: tr.ID, Type: tr.Type, Source: pub.source(tr.Mid), Format: tr.Format, Parameters: tr.Parameters,
-		// No transcoding yet: a track is delivered only as published, so nothing is optional.
-		Optional: &protocol.Optional{}, Status: "active", Mid: tr.Mid, Rid: tr.Rid,
+		// optional is computed when the stream is shown (streamInfo), from the room's settings.
+		Status: "active", Mid: tr.Mid, Rid: tr.Rid,
 	}
 	for i := range pub.tracks {
 		if pub.tracks[i].ID == tr.ID {
@@ -168,6 +168,7 @@ func (r *Room) announce(streamID string) {
 		return
 	}
 	pub.announced = true
+	r.streamAvailable(pub)
 	if r.cfg.Notifying.StreamChange {
 		r.broadcast(protocol.EventStream, protocol.StreamEvent{ID: pub.id, Status: "add", Data: r.streamInfo(pub)})
 	}
@@ -204,4 +205,5 @@ func (r *Room) FailAgents(alive func(agent string) bool) {
 		}
 	}
 	r.failSessionAgents(alive)
+	r.failMixAgents(alive)
 }

@@ -16,13 +16,17 @@ const (
 // streamInfo is a publication in the protocol 1.2 StreamInfo form (OWT stream.js
 // toPortalFormat); r.mu is held.
 func (r *Room) streamInfo(pub *publication) protocol.StreamInfo {
-	info, _ := json.Marshal(protocol.ForwardInfo{
-		Owner: pub.owner, Type: pub.infoType, InViews: append([]string{}, pub.inViews...),
-		Attributes: json.RawMessage(pub.attributes),
-	})
 	out := protocol.StreamInfo{
-		ID: pub.id, Type: streamForward, Info: info,
+		ID: pub.id, Type: streamForward,
 		Media: protocol.StreamMedia{Tracks: make([]protocol.TrackInfo, 0, len(pub.tracks))},
+	}
+	if pub.infoType == infoMixed {
+		out.Type, out.Info = streamMixed, r.mixedStreamInfo(pub)
+	} else {
+		out.Info, _ = json.Marshal(protocol.ForwardInfo{
+			Owner: pub.owner, Type: pub.infoType, InViews: append([]string{}, pub.inViews...),
+			Attributes: json.RawMessage(pub.attributes),
+		})
 	}
 	if pub.data {
 		data := true
@@ -30,6 +34,7 @@ func (r *Room) streamInfo(pub *publication) protocol.StreamInfo {
 	}
 	for _, t := range pub.tracks {
 		t.Status = pub.status(t.Type)
+		t.Optional = r.optionalOf(t)
 		if pub.infoType != infoWebRTC {
 			t.ID, t.Mid = "", "" // OWT: only WebRTC tracks have ids; the agent's stay internal
 		}
@@ -83,10 +88,21 @@ type restOriginal struct {
 	SimulcastRid string                    `json:"simulcastRid,omitempty"`
 }
 
-// restOptional lists the formats a subscriber may ask for besides the original: none, as
-// this server forwards without transcoding.
+// restOptional lists the formats (and for video the parameters) a subscriber may ask for
+// besides the original.
 type restOptional struct {
-	Format []protocol.Format `json:"format"`
+	Format     []protocol.Format            `json:"format"`
+	Parameters *protocol.OptionalParameters `json:"parameters,omitempty"`
+}
+
+// restOptionalOf converts a track's optional capabilities to the v1.0 form.
+func restOptionalOf(o *protocol.Optional) restOptional {
+	out := restOptional{Format: []protocol.Format{}}
+	if o != nil {
+		out.Format = append(out.Format, o.Format...)
+		out.Parameters = o.Parameters
+	}
+	return out
 }
 
 // restStreamOf converts a publication to the v1.0 form; r.mu is held.
@@ -99,11 +115,11 @@ func (r *Room) restStreamOf(pub *publication) restStream {
 		case kindAudio:
 			if out.Media.Audio == false {
 				out.Media.Audio = restAudio{Status: t.Status, Source: t.Source, Format: t.Format,
-					Optional: restOptional{Format: []protocol.Format{}}}
+					Optional: restOptionalOf(t.Optional)}
 			}
 		case kindVideo:
 			if video == nil {
-				video = &restVideo{Status: t.Status, Source: t.Source, Optional: restOptional{Format: []protocol.Format{}}}
+				video = &restVideo{Status: t.Status, Source: t.Source, Optional: restOptionalOf(t.Optional)}
 			}
 			video.Original = append(video.Original, restOriginal{Format: t.Format, Parameters: t.Parameters, SimulcastRid: t.Rid})
 		}

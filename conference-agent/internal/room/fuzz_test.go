@@ -73,3 +73,42 @@ func FuzzSubscriptionUpdate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLayout checks the decoding of a PATCH /info/layout value: anything accepted has valid
+// regions, distinct ids and streams, and its empty regions last.
+func FuzzLayout(f *testing.F) {
+	for _, seed := range []string{
+		`[{"stream":"s1","region":{"id":"1","shape":"rectangle","area":{"left":"0","top":"0","width":"1","height":"1"}}}]`,
+		`[{"stream":"s1","region":{"id":"1","area":{"left":0,"top":0,"width":"1/2","height":1}}},{"region":{"id":"2","area":{"left":"1/2","top":"0","width":"1/2","height":"1"}}}]`,
+		`[{"region":{"id":"1","area":{"left":"0","top":"0","width":"1","height":"1"}}},{"stream":"s","region":{"id":"2","area":{"left":"0","top":"0","width":"1","height":"1"}}}]`,
+		`[{"region":{"id":"1","shape":"circle","area":{"left":"0","top":"0","width":"1","height":"1"}}}]`,
+		`[{"region":{"id":"1","area":{"left":"2","top":"0","width":"1/0","height":"1"}}}]`,
+		`[]`, `null`, `{}`, `[{"stream":1}]`, `[{"x":1}]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		layout, err := parseLayout(json.RawMessage(data))
+		if err != nil {
+			var e *errs.Error
+			if !errors.As(err, &e) || e.Message != msgInvalidLayout || e.Status != 400 {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		ids, streams, empty := map[string]bool{}, map[string]bool{}, false
+		for _, l := range layout {
+			if !validLabel(l.Region.ID) || ids[l.Region.ID] || !validArea(l.Region.Area) || l.Region.Shape != "rectangle" {
+				t.Fatalf("region %+v accepted", l.Region)
+			}
+			ids[l.Region.ID] = true
+			if l.Stream == "" {
+				empty = true
+			} else if empty || streams[l.Stream] {
+				t.Fatalf("layout %s accepted", data)
+			} else {
+				streams[l.Stream] = true
+			}
+		}
+	})
+}

@@ -133,6 +133,12 @@ type harness struct {
 
 func newHarness(t *testing.T, mutate func(*model.Room)) *harness {
 	t.Helper()
+	return newHarnessDeps(t, mutate, nil)
+}
+
+// newHarnessDeps is newHarness with a hook that completes the room's Deps (mixing).
+func newHarnessDeps(t *testing.T, mutate func(*model.Room), deps func(*Deps)) *harness {
+	t.Helper()
 	cfg := model.Default("test")
 	cfg.Roles = append(cfg.Roles, model.Role{Role: "admin",
 		Publish: model.AV{Audio: true, Video: true}, Subscribe: model.AV{Audio: true, Video: true}})
@@ -141,12 +147,17 @@ func newHarness(t *testing.T, mutate func(*model.Room)) *harness {
 	}
 	h := &harness{t: t, rtc: &fakeRTC{fail: map[string]error{}}, sess: newFakeSessions(), notes: &fakeNotifier{},
 		now: time.Unix(1000, 0)}
-	h.r = New("room1", cfg, Deps{
+	d := Deps{
 		Controller: "conference-1@test", RTC: h.rtc, Sessions: h.sess, Notify: h.notes,
 		Scheduler: fakeScheduler{agent: testAgent},
 		Now:       h.clock,
 		AfterFunc: func(_ time.Duration, f func()) { h.mu.Lock(); h.timers = append(h.timers, f); h.mu.Unlock() },
-	})
+	}
+	if deps != nil {
+		deps(&d)
+	}
+	h.r = New("room1", cfg, d)
+	t.Cleanup(func() { h.r.DropAll(); h.r.bgWG.Wait() })
 	return h
 }
 
@@ -175,7 +186,7 @@ func (h *harness) flush() {
 
 func (h *harness) join(id, role, portal string) protocol.JoinResult {
 	h.t.Helper()
-	res, err := h.r.Join(protocol.Joiner{ID: id, User: "user-" + id, Role: role, Portal: portal})
+	res, err := h.r.Join(context.Background(), protocol.Joiner{ID: id, User: "user-" + id, Role: role, Portal: portal})
 	if err != nil {
 		h.t.Fatalf("join %s: %v", id, err)
 	}

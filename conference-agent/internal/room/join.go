@@ -1,14 +1,18 @@
 package room
 
 import (
+	"context"
+
 	"github.com/conclave-rtc/conclave/common/protocol"
 )
 
 // Join adds a participant (OWT conference.js join, owt-protocol.md §4.8): the participant
 // limit (OWT counts its hidden admin, so the room is full at count >= limit+1 with the admin,
 // i.e. at limit real participants), the role, a duplicate id; then `participant join` to the
-// others and the room as the joiner sees it.
-func (r *Room) Join(j protocol.Joiner) (protocol.JoinResult, error) {
+// others and the room as the joiner sees it. Views without a running mix get one first (OWT
+// starts its mixers when the room initialises), so the joiner sees the mixed streams.
+func (r *Room) Join(ctx context.Context, j protocol.Joiner) (protocol.JoinResult, error) {
+	r.startMixes(ctx)
 	if err := r.lockOpen(); err != nil {
 		return protocol.JoinResult{}, err
 	}
@@ -59,7 +63,7 @@ func (r *Room) infoLocked() protocol.RoomInfo {
 	for _, p := range r.sortedParticipants() {
 		info.Participants = append(info.Participants, p.info)
 	}
-	for _, pub := range r.sortedPubs() {
+	for _, pub := range append(r.liveMixes(), r.sortedPubs()...) {
 		if pub.announced {
 			info.Streams = append(info.Streams, r.streamInfo(pub))
 		}
@@ -126,6 +130,7 @@ func (r *Room) DropAll() {
 	r.participants = map[string]*participant{}
 	r.stopAllSessions()
 	r.closed = true
+	r.stopMixesLocked()
 }
 
 // Text delivers a text message: to "all" everyone including the sender gets `{from, to:

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestRoomJoinChecks(t *testing.T) {
 			for _, id := range tt.before {
 				h.join(id, "presenter", "portal-1")
 			}
-			_, err := h.r.Join(tt.joiner)
+			_, err := h.r.Join(context.Background(), tt.joiner)
 			wantErr(t, err, tt.want)
 		})
 	}
@@ -166,6 +167,6 @@ func TestRoomSelfCleanTiming(t *testing.T) {
 	if !h.r.CleanDue(grace) || !h.r.CloseIfIdle() {
 		t.Fatal("not cleaned after the grace")
 	}
-	_, err := h.r.Join(protocol.Joiner{ID: "b", Role: "presenter"})
+	_, err := h.r.Join(context.Background(), protocol.Joiner{ID: "b", Role: "presenter"})
 	wantErr(t, err, protocol.ErrNotOwner)
 }

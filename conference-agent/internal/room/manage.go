@@ -114,7 +114,7 @@ func (r *Room) Streams() ([]json.RawMessage, error) {
 	}
 	defer r.mu.Unlock()
 	out := []json.RawMessage{}
-	for _, pub := range r.sortedPubs() {
+	for _, pub := range append(r.liveMixes(), r.sortedPubs()...) {
 		if pub.ready {
 			b, _ := json.Marshal(r.restStreamOf(pub))
 			out = append(out, b)
@@ -129,7 +129,7 @@ func (r *Room) Stream(id string) (json.RawMessage, error) {
 		return nil, err
 	}
 	defer r.mu.Unlock()
-	pub := r.pubs[id]
+	pub := r.streamByID(id)
 	if pub == nil || !pub.ready {
 		return nil, streamNotFound()
 	}
@@ -137,20 +137,38 @@ func (r *Room) Stream(id string) (json.RawMessage, error) {
 	return b, nil
 }
 
-// HasStream reports whether a ready stream id exists (server-side subscription sources).
+// HasStream reports whether a ready stream id (forward or mixed) exists (server-side
+// subscription sources).
 func (r *Room) HasStream(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	pub := r.pubs[id]
+	pub := r.streamByID(id)
 	return pub != nil && pub.ready
 }
 
+// isMixed reports whether id is a live mixed stream.
+func (r *Room) isMixed(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.mixOf(id)
+	return m != nil && m.pub != nil
+}
+
 // UpdateStream applies stream updates in order: status replace (like stream-control
-// pause/play) and /info/inViews add/remove. Layout paths concern mixed streams, which do not
-// exist yet. It returns the updated stream.
+// pause/play) and /info/inViews add/remove on forward streams; /info/layout and
+// /info/layout/<n>/stream on mixed streams (mix.layout, mix.region). It returns the updated
+// stream.
 func (r *Room) UpdateStream(ctx context.Context, id string, ops []protocol.PatchOp) (json.RawMessage, error) {
 	if _, err := r.Stream(id); err != nil {
 		return nil, err
+	}
+	if r.isMixed(id) {
+		for _, op := range ops {
+			if err := r.applyMixedOp(ctx, id, op); err != nil {
+				return nil, err
+			}
+		}
+		return r.Stream(id)
 	}
 	for _, op := range ops {
 		if err := r.applyStreamOp(ctx, id, op); err != nil {
@@ -193,6 +211,9 @@ func (r *Room) streamHasKind(id, kind string) bool {
 
 // DeleteStream removes a stream as an admin unpublish; 404/1004 if unknown.
 func (r *Room) DeleteStream(id string) error {
+	if r.isMixed(id) {
+		return opFailed(msgStreamIsMixed) // OWT: mixed streams live as long as the room
+	}
 	if !r.HasStream(id) {
 		if r.Closed() {
 			return notOwner()

@@ -70,6 +70,7 @@ func (r *Room) endPublication(pub *publication, reason string, terminate bool) {
 		}
 	}
 	r.endSessionsOf(pub.id)
+	r.dropFromMixes(pub)
 	r.dropEmptyLegacy(t, terminate)
 	r.touch()
 }
@@ -77,6 +78,7 @@ func (r *Room) endPublication(pub *publication, reason string, terminate bool) {
 // endSubscription removes s; its owner hears why; r.mu is held.
 func (r *Room) endSubscription(s *subscription, reason string, terminate bool) {
 	delete(r.subs, s.id)
+	r.stopXcodes(s)
 	t := r.transports[s.transport]
 	if t != nil {
 		delete(t.ops, s.id)

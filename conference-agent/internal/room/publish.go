@@ -96,7 +96,7 @@ func (r *Room) checkPublish(p *participant, req protocol.PublishRequest) error {
 	if limit := r.cfg.InputLimit; limit >= 0 && limit <= len(r.pubs) {
 		return failure(msgTooManyInputs)
 	}
-	if _, exists := r.pubs[req.StreamID]; exists {
+	if r.streamByID(req.StreamID) != nil || r.mixOf(req.StreamID) != nil {
 		return failure(msgStreamExists)
 	}
 	if audio && len(r.cfg.MediaIn.Audio) == 0 {

@@ -60,6 +60,18 @@ type SessionAgents interface {
 	StopWait(ctx context.Context, agent, method, id string) error
 }
 
+// MixAgents is the conference's view of the mixing agents (package mixing). Calls block until
+// the agent answered; Stop never blocks.
+type MixAgents interface {
+	MixStart(ctx context.Context, agent string, req protocol.MixStart) (protocol.MixState, error)
+	MixInputs(ctx context.Context, agent string, req protocol.MixInputs) (protocol.MixState, error)
+	MixLayout(ctx context.Context, agent string, req protocol.MixLayout) (protocol.MixState, error)
+	MixRegion(ctx context.Context, agent string, req protocol.MixRegion) (protocol.MixState, error)
+	XcodeStart(ctx context.Context, agent string, req protocol.XcodeStart) (protocol.XcodeStarted, error)
+	// Stop queues mix.stop or xcode.stop.
+	Stop(agent, method, id string)
+}
+
 // Notifier delivers a client event to participants held by one portal, in call order,
 // without blocking (package notify).
 type Notifier interface {
@@ -91,6 +103,11 @@ type Deps struct {
 	Now        func() time.Time
 	// AfterFunc runs f after d (time.AfterFunc by default); the 10 ms `stream add` delay.
 	AfterFunc func(d time.Duration, f func())
+	// Mixing reaches the mixing agents; nil means no mixed streams and no transcoding.
+	Mixing MixAgents
+	// HasWorker reports whether an agent of a purpose is registered now, so a join does not
+	// wait for a mixing agent that does not exist; nil means "ask the Scheduler".
+	HasWorker func(purpose string) bool
 }
 
 // participant is a joined client.
@@ -143,6 +160,11 @@ type subTrack struct {
 	format protocol.Format
 	params *protocol.VideoParameters
 	layers []protocol.TrackRef
+	// xcode is the pending transcode of a track asking for something in the source's
+	// optional capabilities; once started, source is the transcoded track on xcodeAgent.
+	xcode      *protocol.XcodeStart
+	xcodeAgent string
+	xcodeID    string
 }
 
 // subscription is a participant's WebRTC subscription.
@@ -171,6 +193,14 @@ type Room struct {
 	subs         map[string]*subscription
 	sessions     map[string]*session // recordings and streaming-outs
 	idleSince    time.Time
+	mixes        []*mix // one per view, in the configuration's order
+	mixNoAgent   bool   // "no mixing agent" was logged (once per room)
+
+	// bg bounds the room's background calls to mixing agents (input updates, restarts); it
+	// ends when the room closes. bgWG counts those goroutines.
+	bg     context.Context
+	stopBg context.CancelFunc
+	bgWG   sync.WaitGroup
 }
 
 // New returns the live state of the room id configured by cfg.
@@ -190,7 +220,7 @@ func New(id string, cfg model.Room, deps Deps) *Room {
 	if deps.Sessions == nil {
 		deps.Sessions = noSessions{}
 	}
-	return &Room{
+	r := &Room{
 		id: id, cfg: cfg, deps: deps, log: deps.Log.With("room", id),
 		participants: map[string]*participant{},
 		transports:   map[string]*transport{},
@@ -199,6 +229,11 @@ func New(id string, cfg model.Room, deps Deps) *Room {
 		sessions:     map[string]*session{},
 		idleSince:    deps.Now(),
 	}
+	r.bg, r.stopBg = context.WithCancel(context.Background())
+	for _, v := range cfg.Views {
+		r.mixes = append(r.mixes, &mix{view: v, id: MixedStreamID(id, v.Label)})
+	}
+	return r
 }
 
 // noIndex is the TransportIndex of rooms nobody routes events to.
@@ -312,6 +347,7 @@ func (r *Room) CloseIfIdle() bool {
 		return false
 	}
 	r.closed = true
+	r.stopMixesLocked()
 	return true
 }
 

@@ -59,6 +59,7 @@ func (r *Room) DeleteSession(ctx context.Context, kind, id string) error {
 	}
 	agent, failed := s.agent, s.failed
 	_, stop := s.methods()
+	r.stopSessionXcodes(s)
 	delete(r.sessions, id)
 	r.touch()
 	r.mu.Unlock()
@@ -153,6 +154,9 @@ func (r *Room) newSource(s *session, kind string, cur *sessionTrack, value json.
 		}
 		return nil, badRequest(msgNoSessionVideo)
 	}
+	if cur.xcodeID != "" {
+		return nil, badRequest(msgTranscodedSource)
+	}
 	var from string
 	if json.Unmarshal(value, &from) != nil || from == "" {
 		return nil, badRequest(msgInvalidSessionPatch)
@@ -228,7 +232,7 @@ func (r *Room) pubsOf(t *sessionTrack) *publication {
 	if t == nil {
 		return nil
 	}
-	return r.pubs[t.stream]
+	return r.streamByID(t.stream)
 }
 
 // endSessionsOf ends the sessions taking media from a stream that went away (OWT: `Source
@@ -249,6 +253,7 @@ func (r *Room) endSession(s *session, reason string, stop bool) {
 		_, method := s.methods()
 		r.deps.Sessions.Stop(s.agent, method, s.id)
 	}
+	r.stopSessionXcodes(s)
 	s.failed, s.reason, s.failedAt = true, reason, r.deps.Now()
 	if !s.started {
 		delete(r.sessions, s.id)
@@ -359,6 +364,7 @@ func (r *Room) stopAllSessions() {
 			_, stop := s.methods()
 			r.deps.Sessions.Stop(s.agent, stop, s.id)
 		}
+		r.stopSessionXcodes(s)
 	}
 	r.sessions = map[string]*session{}
 	for _, pub := range r.sortedPubs() {

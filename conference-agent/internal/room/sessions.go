@@ -33,6 +33,11 @@ type sessionTrack struct {
 	format protocol.Format           // the source's format
 	out    protocol.Format           // the delivered format (shown in REST)
 	params *protocol.VideoParameters // video: requested (streaming-out) or the source's
+	// xcode is a pending transcode (a recording asking for what its source is not); once
+	// started, source is the transcoded track on xcodeAgent and format its format.
+	xcode      *protocol.XcodeStart
+	xcodeAgent string
+	xcodeID    string
 }
 
 // session is a recording or streaming-out. It is pending until its agent answered the
@@ -183,21 +188,27 @@ func (r *Room) sessionSource(kind, from string) (*sessionTrack, *publication, er
 func (r *Room) recordingRules(s *session, spec protocol.Recording) error {
 	var audio, video *protocol.Format
 	if s.audio != nil {
-		f, err := recordingAudio(audioWant(spec.Media.Audio.Format), s.audio.format)
+		want := audioWant(spec.Media.Audio.Format)
+		f, err := recordingAudio(want, s.audio.format)
 		if err != nil {
-			return err
+			if f, err = r.transcodeRecording(s, s.audio, protocol.SubTrack{Type: kindAudio, Format: want}, err); err != nil {
+				return err
+			}
 		}
 		s.audio.out, audio = f, &f
 	}
 	if s.video != nil {
 		f, err := r.recordingVideoOf(s.video, spec.Media.Video)
 		if err != nil {
-			return err
+			req := protocol.SubTrack{Type: kindVideo, Format: videoWant(spec.Media.Video.Format), Parameters: spec.Media.Video.Parameters}
+			if f, err = r.transcodeRecording(s, s.video, req, err); err != nil {
+				return err
+			}
 		}
 		s.video.out, video = f, &f
 	}
 	container, err := recordingContainer(spec.Container, audio, video)
-	if err == nil && container != containerMP4 && s.audio != nil && s.audio.out.Codec != s.audio.format.Codec {
+	if err == nil && container != containerMP4 && s.audio != nil && s.audio.xcode == nil && s.audio.out.Codec != s.audio.format.Codec {
 		err = badRequest(msgConvertedAudioMP4)
 	}
 	s.container = container
@@ -246,6 +257,10 @@ func (r *Room) startSession(ctx context.Context, s *session, origin store.Prefer
 	if err := r.assignAgent(s, w.ID); err != nil {
 		return nil, err
 	}
+	if err := r.startSessionXcodes(ctx, s); err != nil {
+		r.forgetPending(s)
+		return nil, err
+	}
 	res, err := start(ctx, w.ID)
 	if err != nil {
 		r.log.Warn("session start failed", "purpose", s.kind, "session", s.id, "agent", w.ID, "err", err)
@@ -269,6 +284,7 @@ func (r *Room) assignAgent(s *session, agent string) error {
 // pendingGone forgets a pending session that ended before it started and says why; r.mu is
 // held.
 func (r *Room) pendingGone(s *session) error {
+	r.stopSessionXcodes(s)
 	if r.sessions[s.id] == s {
 		delete(r.sessions, s.id)
 		r.touch()
@@ -283,6 +299,7 @@ func (r *Room) pendingGone(s *session) error {
 func (r *Room) forgetPending(s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stopSessionXcodes(s)
 	if r.sessions[s.id] == s {
 		delete(r.sessions, s.id)
 		r.touch()

@@ -139,6 +139,7 @@ func (r *Room) confirmStreamingIn(pub *publication, res protocol.InStarted) (jso
 		return nil, err
 	}
 	pub.tracks, pub.complete, pub.ready, pub.announced = tracks, true, true, true
+	r.streamAvailable(pub)
 	if r.cfg.Notifying.StreamChange {
 		r.broadcast(protocol.EventStream, protocol.StreamEvent{ID: pub.id, Status: "add", Data: r.streamInfo(pub)})
 	}
@@ -166,7 +167,7 @@ func (r *Room) inTracks(tracks []protocol.RTCTrack) ([]protocol.TrackInfo, error
 		}
 		out = append(out, protocol.TrackInfo{
 			ID: t.ID, Type: t.Type, Source: sourceStreaming, Format: t.Format, Parameters: t.Parameters,
-			Optional: &protocol.Optional{}, Status: statusActive,
+			Status: statusActive,
 		})
 	}
 	return out, nil

@@ -22,15 +22,19 @@ func (r *Room) Subscribe(ctx context.Context, req protocol.SubscribeRequest) (pr
 	if err != nil {
 		return protocol.OperationResult{}, err
 	}
-	agent, err := r.place(ctx, t, origin)
+	err = r.startXcodes(ctx, s)
+	var agent string
+	if err == nil {
+		agent, err = r.place(ctx, t, origin)
+	}
 	if err == nil {
 		err = r.deps.RTC.Subscribe(ctx, agent, protocol.RTCSubscribe{
 			RoomID: r.id, Controller: r.deps.Controller, Owner: req.ParticipantID,
-			TransportID: t.id, OperationID: s.id, Tracks: rtcSubTracks(s.tracks),
+			TransportID: t.id, OperationID: s.id, Tracks: r.rtcTracksOf(s),
 		})
 	}
 	if err != nil {
-		r.abort(s.id, t, isNew)
+		r.abortSubscription(s, t, isNew)
 		return protocol.OperationResult{}, errs.As(err)
 	}
 	r.confirm(s.id, t, agent)
@@ -97,12 +101,22 @@ func (r *Room) resolveSubTrack(req protocol.SubTrack) (subTrack, error) {
 	if !ok {
 		return subTrack{}, targetNotSatisfied(req.Type, "Requested "+req.Type+" stream")
 	}
-	if err := acceptable(req, src); err != nil {
+	plan, err := r.deliveryPlan(req, src)
+	if err != nil {
 		return subTrack{}, err
 	}
 	st := subTrack{
 		kind: req.Type, mid: req.Mid, stream: pub.id, format: src.Format, params: src.Parameters,
 		source: r.trackRef(pub, src.ID),
+	}
+	if plan != nil {
+		// Transcoded from the chosen track (the highest simulcast layer by default).
+		st.xcode = &protocol.XcodeStart{
+			RoomID: r.id, Controller: r.deps.Controller, Format: plan.Format, Parameters: plan.Parameters,
+			Source: protocol.SessionTrack{Source: st.source, Format: src.Format, Parameters: src.Parameters},
+		}
+		st.format = plan.Format
+		return st, nil
 	}
 	if src.Rid != "" {
 		for _, l := range pub.layers(src.Type, src.Mid) {
@@ -124,7 +138,7 @@ func (r *Room) trackRef(pub *publication, trackID string) protocol.TrackRef {
 // sourceTrack resolves `from` for kind: a stream id (its first track of kind; for simulcast
 // the highest layer) or a track id of a live stream; r.mu is held.
 func (r *Room) sourceTrack(kind, from string) (*publication, protocol.TrackInfo, bool) {
-	if pub := r.pubs[from]; pub != nil && pub.ready {
+	if pub := r.streamByID(from); pub != nil && pub.ready {
 		for _, t := range pub.tracks {
 			if t.Type == kind {
 				if t.Rid != "" {
@@ -166,21 +180,6 @@ func area(t protocol.TrackInfo) int {
 		return 0
 	}
 	return t.Parameters.Resolution.Width * t.Parameters.Resolution.Height
-}
-
-// acceptable checks a requested format and parameters against the source track. With no
-// transcoding, only what the source already is can be delivered.
-func acceptable(req protocol.SubTrack, src protocol.TrackInfo) error {
-	if req.Format != nil && !sameFormat(*req.Format, src.Format) {
-		return targetNotSatisfied(req.Type, msgFormatNotOK)
-	}
-	if req.Type != kindVideo || req.Parameters == nil {
-		return nil
-	}
-	if msg := parametersProblem(*req.Parameters, src.Parameters); msg != "" {
-		return targetNotSatisfied(req.Type, msg)
-	}
-	return nil
 }
 
 // parametersProblem returns OWT's reason when want asks for anything but the source's own
