@@ -8,6 +8,7 @@ require (
 	github.com/conclave-rtc/conclave/conference-agent v0.0.0
 	github.com/conclave-rtc/conclave/management-api v0.0.0
 	github.com/conclave-rtc/conclave/portal v0.0.0
+	github.com/conclave-rtc/conclave/mixing-agent v0.0.0
 	github.com/conclave-rtc/conclave/recording-agent v0.0.0
 	github.com/conclave-rtc/conclave/streaming-agent v0.0.0
 	github.com/conclave-rtc/conclave/webrtc-agent v0.0.0
@@ -90,6 +91,7 @@ replace (
 	github.com/conclave-rtc/conclave/conference-agent => ./conference-agent
 	github.com/conclave-rtc/conclave/management-api => ./management-api
 	github.com/conclave-rtc/conclave/portal => ./portal
+	github.com/conclave-rtc/conclave/mixing-agent => ./mixing-agent
 	github.com/conclave-rtc/conclave/recording-agent => ./recording-agent
 	github.com/conclave-rtc/conclave/streaming-agent => ./streaming-agent
 	github.com/conclave-rtc/conclave/webrtc-agent => ./webrtc-agent

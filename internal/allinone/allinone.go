@@ -20,6 +20,7 @@ import (
 	conference "github.com/conclave-rtc/conclave/conference-agent/agent"
 	mgmt "github.com/conclave-rtc/conclave/management-api/server"
 	portal "github.com/conclave-rtc/conclave/portal/server"
+	mixing "github.com/conclave-rtc/conclave/mixing-agent/agent"
 	recording "github.com/conclave-rtc/conclave/recording-agent/agent"
 	streaming "github.com/conclave-rtc/conclave/streaming-agent/agent"
 	"github.com/conclave-rtc/conclave/web"
@@ -137,6 +138,10 @@ var agentMakers = []func(s shared) (part, error){
 	func(s shared) (part, error) {
 		return streaming.New(streaming.FromConfig(s.cfg, s.host, s.key),
 			streaming.Deps{Bus: s.bus, Logger: s.log.With("part", streaming.Purpose)})
+	},
+	func(s shared) (part, error) {
+		return mixing.New(mixing.FromConfig(s.cfg, s.host, s.key),
+			mixing.Deps{Bus: s.bus, Logger: s.log.With("part", mixing.Purpose)})
 	},
 }
 

@@ -40,14 +40,20 @@ await run('console', 80000, async (browser) => {
   const demo = await newPage(browser, 'demo');
   await joinDemo(demo, portal, room, 'Dana');
   await until(consolePage, () => !!document.querySelector('#participants tr[data-user="Dana"]'));
-  await until(consolePage, () => document.querySelectorAll('#streams tr[data-id]').length === 1);
+  await until(consolePage, () => document.querySelectorAll('#streams tr[data-type="forward"]').length === 1);
   log('console sees the participant and the stream');
 
+  // the room's default view is a mixed stream; the console mixes the camera into it
+  await until(consolePage, () => document.querySelectorAll('#streams tr[data-type="mixed"]').length === 1);
+  await consolePage.click('#streams tr[data-type="forward"] button.mix');
+  await until(consolePage, () => /Unmix/.test(document.querySelector('#streams tr[data-type="forward"] button.mix').textContent));
+  log('console mixed the stream into the view');
+
   // mute the video from the console: the publisher's page shows it
-  await consolePage.click('#streams tr[data-id] button.mute-video');
+  await consolePage.click('#streams tr[data-type="forward"] button.mute-video');
   await demo.waitForSelector('.tile.local[data-video="muted"]', { timeout: 10000 });
-  await until(consolePage, () => document.querySelector('#streams tr[data-id] button.mute-video').textContent === 'Unmute');
-  await consolePage.click('#streams tr[data-id] button.mute-video');
+  await until(consolePage, () => document.querySelector('#streams tr[data-type="forward"] button.mute-video').textContent === 'Unmute');
+  await consolePage.click('#streams tr[data-type="forward"] button.mute-video');
   await demo.waitForSelector('.tile.local[data-video="on"]', { timeout: 10000 });
   log('console mute reached the page');
 

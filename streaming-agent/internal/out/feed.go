@@ -1,9 +1,11 @@
 package out
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/medialink"
@@ -85,8 +87,16 @@ func (f *feed) handle(typ medialink.FrameType, p []byte) {
 	}
 	f.buf = append(f.buf[:0], p...)
 	rtpx.SetPayloadType(f.buf, f.pt)
-	if _, err := f.conn.Write(f.buf); err == nil {
+	_, err := f.conn.Write(f.buf)
+	switch {
+	case err == nil:
 		f.forwarded.Add(1)
+	case errors.Is(err, syscall.ECONNREFUSED) && f.isKey != nil:
+		// ffmpeg was not listening yet when an earlier packet arrived (the kernel reports the
+		// refusal on the next write): that packet, maybe the keyframe, is lost, so wait for
+		// another keyframe, which a source with long keyframe intervals must be asked for.
+		f.gated, f.lastReq = true, time.Now()
+		f.link.RequestKeyframe()
 	}
 }
 

@@ -130,6 +130,7 @@ func (j *Job) startFFmpeg() (*ffmpeg.Process, error) {
 	opened := make(chan struct{})
 	var once sync.Once
 	proc, err := ffmpeg.Start(args, ffmpeg.Options{Binary: j.cfg.FFmpeg, OnLine: func(l string) {
+		j.log.Debug("ffmpeg output", "line", ffmpeg.Redact(l))
 		if strings.HasPrefix(l, "Output #0") {
 			once.Do(func() { close(opened) })
 		}

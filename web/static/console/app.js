@@ -164,7 +164,7 @@ function statusOf(s, kind) {
 
 function muteCell(s, kind) {
   const status = statusOf(s, kind);
-  if (!status) return el('td', { textContent: '—' });
+  if (!status || s.type === 'mixed') return el('td', { textContent: '—' }); // a mix cannot be muted
   const active = status === 'active';
   const b = button(active ? 'Mute' : 'Unmute', () => attempt(async () => {
     await api.patch(roomPath(`/streams/${encodeURIComponent(s.id)}`),
@@ -173,6 +173,23 @@ function muteCell(s, kind) {
   }), `mute-${kind}`);
   const badge = el('span', { className: `badge ${active ? 'green' : 'red'}`, textContent: active ? 'on' : 'muted' });
   return el('td', {}, el('span', { className: 'row' }, badge, b));
+}
+
+// typeCell shows a stream's kind; a forward stream gets a toggle that mixes it into (or
+// takes it out of) the room's first view, the mixed stream <roomId>-<label>.
+function typeCell(s) {
+  const text = `${s.type}${s.info && s.info.type ? ` / ${s.info.type}` : ''}`;
+  const views = (s.info && s.info.inViews) || null;
+  const labels = ((current && current.views) || []).map((v) => v.label);
+  if (s.type !== 'forward' || !views || !labels.length) return el('td', { textContent: text });
+  const view = labels[0];
+  const mixed = views.includes(view);
+  const b = button(mixed ? `Unmix from ${view}` : `Mix into ${view}`, () => attempt(async () => {
+    await api.patch(roomPath(`/streams/${encodeURIComponent(s.id)}`),
+      [{ op: mixed ? 'remove' : 'add', path: '/info/inViews', value: view }]);
+    await refreshLive();
+  }), 'mix');
+  return el('td', {}, el('span', { className: 'row' }, el('span', { textContent: text }), b));
 }
 
 function ownerOf(s, users) {
@@ -186,10 +203,10 @@ function renderStreams(list, users) {
   body.replaceChildren();
   if (!list.length) body.append(emptyRow(5, 'No streams.'));
   for (const s of list) {
-    const tr = el('tr', {}, el('td', { textContent: ownerOf(s, users) }),
-      el('td', { textContent: `${s.type}${s.info && s.info.type ? ` / ${s.info.type}` : ''}` }),
+    const tr = el('tr', {}, el('td', { textContent: ownerOf(s, users) }), typeCell(s),
       muteCell(s, 'audio'), muteCell(s, 'video'), el('td', { className: 'mono wide', textContent: s.id }));
     tr.dataset.id = s.id;
+    tr.dataset.type = s.type;
     body.append(tr);
   }
 }

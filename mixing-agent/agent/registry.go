@@ -1,0 +1,111 @@
+package agent
+
+import (
+	"github.com/conclave-rtc/conclave/common/errs"
+	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/mixing-agent/internal/pipeline"
+)
+
+// admit checks that a new (idle) session id is free and that the agent holds fewer than
+// IdlePerCapacity sessions per unit of capacity.
+func (a *Agent) admit(id string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.admitLocked(id)
+}
+
+func (a *Agent) admitLocked(id string) error {
+	if a.stopping {
+		return errUnavailable("mixing agent is stopping")
+	}
+	if id == "" {
+		return errs.BadRequest("session id is required")
+	}
+	if a.sessions[id] != nil {
+		return errs.BadRequestf("Session %s already exists", id)
+	}
+	if len(a.sessions) >= IdlePerCapacity*a.cfg.Capacity {
+		return errCapacity(a.cfg.Capacity)
+	}
+	return nil
+}
+
+// busyLocked is the weight of the sessions that have consumers.
+func (a *Agent) busyLocked() float64 {
+	var sum float64
+	for _, s := range a.sessions {
+		if s.consuming() {
+			sum += s.weight()
+		}
+	}
+	return sum
+}
+
+// activate counts a consumer of s on its demand d. The first consumer starts the session's
+// pipeline, which is admitted only while the busy sessions leave room for its weight: an
+// agent at capacity refuses the consumer (the importer's link fails) instead of degrading
+// every running mix.
+func (a *Agent) activate(s session, d *pipeline.Demand) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !d.Active() && a.busyLocked()+s.weight() > float64(a.cfg.Capacity)+1e-9 {
+		a.log.Warn("consumer refused: mixing agent at capacity", "capacity", a.cfg.Capacity, "busy", a.busyLocked())
+		return false
+	}
+	return d.Attach()
+}
+
+// register adds a session and its output tracks, re-checking admission (two starts may
+// have raced); on error the caller stops the session.
+func (a *Agent) register(id string, s session) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.admitLocked(id); err != nil {
+		return err
+	}
+	a.sessions[id] = s
+	for _, o := range s.outputs() {
+		a.tracks[o.Info().TrackID] = o
+	}
+	return nil
+}
+
+// remove unregisters id if it is still s; it reports whether it did.
+func (a *Agent) remove(id string, s session) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if cur, ok := a.sessions[id]; !ok || cur != s {
+		return false
+	}
+	delete(a.sessions, id)
+	for _, o := range s.outputs() {
+		delete(a.tracks, o.Info().TrackID)
+	}
+	return true
+}
+
+// lookup returns the session id.
+func (a *Agent) lookup(id string) session {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sessions[id]
+}
+
+// track returns the output track id.
+func (a *Agent) track(id string) *pipeline.Output {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tracks[id]
+}
+
+// fail ends a session that broke on its own: it is unregistered, stopped in the background
+// (fail may run on the session's own goroutines) and reported to its controller.
+func (a *Agent) fail(id string, s session, reason string) {
+	if !a.remove(id, s) {
+		return
+	}
+	a.log.Warn("session failed", "mix", id, "reason", reason)
+	a.bg.Add(1)
+	go func() { defer a.bg.Done(); s.stop() }()
+	a.emit(protocol.MixEvent{ID: id, Type: protocol.MixEventFailed, Reason: reason}, s.controllerID())
+}
