@@ -64,6 +64,16 @@ type Subscription interface {
 	Close() error
 }
 
+// Connectivity is implemented by buses whose connection to a broker can drop (the AMQP bus).
+// While a bus is disconnected its subscribers hear nothing, so silence then says nothing
+// about the publishers: the cluster registry uses it not to expire workers whose beats it
+// could not receive.
+type Connectivity interface {
+	// Connected reports whether the bus is connected now, and since when it has been
+	// connected (up) or disconnected (down).
+	Connected() (up bool, since time.Time)
+}
+
 // Bus is the message bus every agent uses.
 type Bus interface {
 	// Call sends method and req (JSON-encoded) to the RPC endpoint target and decodes the

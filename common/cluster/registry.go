@@ -204,9 +204,25 @@ func (r *Registry) sweep() {
 	r.pruneReservations(now)
 }
 
-// live reports whether e has beaten within the expiry.
+// live reports whether e has beaten within the expiry. Beats the registry could not hear do
+// not count against a worker: while the bus is disconnected every known worker stays live,
+// and after a reconnection each one has an extra expiry to beat again, since the workers
+// reconnect to the broker at slightly different times.
 func (r *Registry) live(e *entry, now time.Time) bool {
-	return e != nil && now.Sub(e.seen) <= r.cfg.Expiry
+	if e == nil {
+		return false
+	}
+	seen := e.seen
+	if c, ok := r.bus.(bus.Connectivity); ok {
+		up, since := c.Connected()
+		if !up {
+			return true
+		}
+		if grace := since.Add(r.cfg.Expiry); grace.After(seen) && since.After(e.seen) {
+			seen = grace
+		}
+	}
+	return now.Sub(seen) <= r.cfg.Expiry
 }
 
 // Workers returns the live workers of purpose ("" = all), sorted by id.

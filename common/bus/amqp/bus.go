@@ -34,7 +34,10 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
-var _ bus.Bus = (*Bus)(nil)
+var (
+	_ bus.Bus          = (*Bus)(nil)
+	_ bus.Connectivity = (*Bus)(nil)
+)
 
 // Message headers of an RPC request.
 const (
@@ -54,7 +57,8 @@ type Bus struct {
 
 	mu      sync.Mutex
 	closed  bool
-	sess    *session // nil while disconnected
+	sess    *session  // nil while disconnected
+	changed time.Time // when sess last became connected or disconnected
 	pending map[string]*pending
 	regs    map[*consumer]struct{}
 }
@@ -87,10 +91,17 @@ func New(cfg Config) (*Bus, error) {
 		b.wg.Wait()
 		return nil, err
 	}
-	b.sess = s
+	b.sess, b.changed = s, time.Now()
 	b.wg.Add(1)
 	go b.supervise(s)
 	return b, nil
+}
+
+// Connected implements bus.Connectivity.
+func (b *Bus) Connected() (bool, time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sess != nil, b.changed
 }
 
 func (b *Bus) exchange() string            { return b.cfg.Prefix + "events" }

@@ -12,7 +12,7 @@ import (
 const (
 	DefaultPrefix          = "conclave."
 	DefaultReconnectMin    = 100 * time.Millisecond
-	DefaultReconnectMax    = 10 * time.Second
+	DefaultReconnectMax    = 2 * time.Second
 	DefaultDialTimeout     = 5 * time.Second
 	DefaultMaxQueuedEvents = 10000
 )
@@ -26,7 +26,7 @@ type Config struct {
 	Prefix string
 	// Logger receives connection and handler-failure reports; nil uses slog.Default().
 	Logger *slog.Logger
-	// ReconnectMin and ReconnectMax bound the exponential redial backoff (default 100 ms, 10 s).
+	// ReconnectMin and ReconnectMax bound the exponential redial backoff (default 100 ms, 2 s).
 	ReconnectMin, ReconnectMax time.Duration
 	// PublisherConfirms makes Publish wait for the broker's ack (bounded by the context
 	// deadline, or bus.DefaultTimeout).

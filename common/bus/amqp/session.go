@@ -183,7 +183,7 @@ func (b *Bus) adopt(s *session) bool {
 		s.kill()
 		return false
 	}
-	b.sess = s
+	b.sess, b.changed = s, time.Now()
 	regs := make([]*consumer, 0, len(b.regs))
 	for c := range b.regs {
 		regs = append(regs, c)
@@ -201,7 +201,7 @@ func (b *Bus) adopt(s *session) bool {
 func (b *Bus) lost(s *session) {
 	b.mu.Lock()
 	if b.sess == s {
-		b.sess = nil
+		b.sess, b.changed = nil, time.Now()
 	}
 	b.mu.Unlock()
 	b.failPending(s, bus.ErrDisconnected)

@@ -1,0 +1,194 @@
+package chaos
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conclave-rtc/conclave/common/ids"
+	"github.com/conclave-rtc/conclave/common/testutil"
+)
+
+// loopbackWebRTC keeps every ICE candidate and media link of a process on 127.0.0.1.
+const loopbackWebRTC = `webrtc:
+  interfaces: [lo]
+  includeLoopback: true
+  mediaLinkListen: "127.0.0.1:0"
+`
+
+// shape is how many processes of each role a deployment runs.
+type shape struct {
+	portals, conferences, webrtcs, recordings, streamings int
+}
+
+// member is one process of a deployment; port is its portal port or webrtc UDP port.
+type member struct {
+	*proc
+	port int
+}
+
+// deployment is a distributed Conclave: one management API and the processes of a shape,
+// on a bus prefix and a database of their own.
+type deployment struct {
+	t        *testing.T
+	env      []string
+	api      api
+	mapi     *proc
+	portals  []member
+	confs    []member
+	webrtcs  []member
+	recs     []member
+	streams  []member
+	recDir   string
+	readyDur time.Duration
+}
+
+// deploy starts a deployment against the broker busURL and the database server mongoURI and
+// waits until every process knows the workers it schedules onto.
+func deploy(t *testing.T, busURL, mongoURI string, s shape) *deployment {
+	t.Helper()
+	begin := time.Now()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	superID, superKey := ids.ObjectID(), ids.RandomHex(32)
+	d := &deployment{t: t, recDir: t.TempDir()}
+	d.env = []string{
+		"CONCLAVE_BUS_URL=" + busURL,
+		"CONCLAVE_BUS_PREFIX=" + testutil.UniqueName("chaos") + ".",
+		"CONCLAVE_MONGO_URI=" + mongoURI,
+		"CONCLAVE_MONGO_DATABASE=" + testutil.UniqueName("conclave_chaos_"),
+		"CONCLAVE_CLUSTER_KEY=" + base64.StdEncoding.EncodeToString(key),
+		"CONCLAVE_SUPER_SERVICE_ID=" + superID,
+		"CONCLAVE_SUPER_SERVICE_KEY=" + superKey,
+		"CONCLAVE_DATA_DIR=" + t.TempDir(),
+		"CONCLAVE_CONFIG=" + d.config(loopbackWebRTC),
+	}
+	mport := freePort(t)
+	d.api = api{base: fmt.Sprintf("http://127.0.0.1:%d", mport), serviceID: superID, key: superKey}
+	d.mapi = d.start("management-api", fmt.Sprintf("CONCLAVE_MANAGEMENT_LISTEN=127.0.0.1:%d", mport))
+	for range s.conferences {
+		d.confs = append(d.confs, member{proc: d.start("conference-agent")})
+	}
+	for range s.webrtcs {
+		port := freeUDPPort(t)
+		cfg := d.config(fmt.Sprintf("%s  udpPort: %d\n", loopbackWebRTC, port))
+		d.webrtcs = append(d.webrtcs, member{proc: d.start("webrtc-agent", "CONCLAVE_CONFIG="+cfg), port: port})
+	}
+	for range s.recordings {
+		cfg := d.config(loopbackWebRTC + "recording:\n  dir: " + d.recDir + "\n")
+		d.recs = append(d.recs, member{proc: d.start("recording-agent", "CONCLAVE_CONFIG="+cfg)})
+	}
+	for range s.streamings {
+		d.streams = append(d.streams, member{proc: d.start("streaming-agent")})
+	}
+	for range s.portals {
+		d.addPortal()
+	}
+	d.waitReady(s)
+	d.readyDur = time.Since(begin)
+	t.Logf("deployment %+v ready in %s", s, d.readyDur.Round(time.Millisecond))
+	return d
+}
+
+// config writes a config file and returns its path.
+func (d *deployment) config(yaml string) string {
+	path := filepath.Join(d.t.TempDir(), "conclave.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		d.t.Fatal(err)
+	}
+	return path
+}
+
+// start runs one role's binary with the deployment's environment plus env.
+func (d *deployment) start(role string, env ...string) *proc {
+	d.t.Helper()
+	return start(d.t, role, binary(d.t, role), nil, append(append([]string{}, d.env...), env...)...)
+}
+
+// addPortal starts one more portal and waits for its health endpoint.
+func (d *deployment) addPortal() member {
+	d.t.Helper()
+	port := freePort(d.t)
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	p := d.start("portal", "CONCLAVE_PORTAL_LISTEN="+host, "CONCLAVE_PORTAL_PUBLIC_HOST="+host)
+	m := member{proc: p, port: port}
+	d.portals = append(d.portals, m)
+	return m
+}
+
+// joined counts the distinct workers of purpose a process has seen join.
+func joined(out, purpose string) int {
+	seen := map[string]bool{}
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, `msg="worker joined"`) && strings.Contains(line, "purpose="+purpose+" ") {
+			for _, f := range strings.Fields(line) {
+				if w, ok := strings.CutPrefix(f, "worker="); ok {
+					seen[w] = true
+				}
+			}
+		}
+	}
+	return len(seen)
+}
+
+// waitReady waits for the APIs and for each scheduler's view of the cluster.
+func (d *deployment) waitReady(s shape) {
+	t := d.t
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	waitHTTP := func(p *proc, url string) {
+		for {
+			if resp, err := http.Get(url); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return
+				}
+			}
+			if !p.alive() || time.Now().After(deadline) {
+				t.Fatalf("%s: %s not ready (exited: %v)", p.name, url, !p.alive())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitHTTP(d.mapi, d.api.base+"/readyz")
+	for _, p := range d.portals {
+		waitHTTP(p.proc, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.port))
+	}
+	within := time.Until(deadline)
+	d.mapi.waitOutput(t, "portals known", within, func(out string) bool { return joined(out, "portal") >= s.portals })
+	for _, p := range d.portals {
+		p.waitOutput(t, "conference agents known", within, func(out string) bool { return joined(out, "conference") >= s.conferences })
+	}
+	for _, c := range d.confs {
+		c.waitOutput(t, "agents known", within, func(out string) bool {
+			return joined(out, "webrtc") >= s.webrtcs && joined(out, "recording") >= s.recordings &&
+				joined(out, "streaming") >= s.streamings
+		})
+	}
+}
+
+// webrtcServing returns the webrtc agent whose UDP port the SDP's candidates use.
+func (d *deployment) webrtcServing(t *testing.T, sdp string) (int, member) {
+	t.Helper()
+	for i, m := range d.webrtcs {
+		if strings.Contains(sdp, fmt.Sprintf(" 127.0.0.1 %d typ host", m.port)) {
+			return i, m
+		}
+	}
+	t.Fatalf("no webrtc agent of ports %v serves this SDP:\n%s", d.webrtcPorts(), sdp)
+	return -1, member{}
+}
+
+func (d *deployment) webrtcPorts() []int {
+	var out []int
+	for _, m := range d.webrtcs {
+		out = append(out, m.port)
+	}
+	return out
+}
