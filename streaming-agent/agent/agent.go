@@ -37,7 +37,8 @@ const DefaultCapacity = 16
 type Config struct {
 	Host      string // this machine's name or address, part of the worker id
 	Heartbeat time.Duration
-	// Capacity is the session count (streaming-outs + streaming-ins) reported as load 1.0.
+	// Capacity is the session count (streaming-outs + streaming-ins) reported as load 1.0;
+	// further out.start and in.start calls are refused while it is reached.
 	Capacity int
 
 	FFmpeg  string // ffmpeg binary (default "ffmpeg" on PATH)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/errs"
@@ -123,7 +124,9 @@ func (a *Agent) inStop(r protocol.SessionStop) error {
 	return nil
 }
 
-// register reserves a session id, refusing duplicates and new work while stopping.
+// register reserves a session id, refusing duplicates, new work while stopping and sessions
+// beyond Capacity (each one is an ffmpeg process: admitting more would starve the running
+// ones). Refusals of this agent are cluster errors, so the caller may try another agent.
 func (a *Agent) register(id string, add func()) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -132,6 +135,9 @@ func (a *Agent) register(id string, add func()) error {
 	}
 	if a.outs[id] != nil || a.ins[id] != nil {
 		return errs.BadRequestf("Session %s already exists", id)
+	}
+	if n := len(a.outs) + len(a.ins); n >= a.cfg.Capacity {
+		return errs.Cluster(fmt.Sprintf("streaming agent is full (%d sessions)", a.cfg.Capacity))
 	}
 	add()
 	return nil

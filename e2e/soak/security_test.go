@@ -1,0 +1,183 @@
+package soak
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rtc "github.com/conclave-rtc/conclave/client"
+	"github.com/conclave-rtc/conclave/common/protocol"
+)
+
+// TestSecurity runs the isolation checks against one all-in-one process logging at debug
+// level, then checks that none of the secrets the scenario used appears in its log.
+func TestSecurity(t *testing.T) {
+	srv := startAllInOne(t, "", "CONCLAVE_LOG_LEVEL=debug")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	svcA := createService(t, srv.super, "tenant-a")
+	svcB := createService(t, srv.super, "tenant-b")
+	roomA, roomB := createRoom(t, svcA, "a"), createRoom(t, svcB, "b")
+	secrets := map[string]string{"super service key": srv.super.key, "service key A": svcA.key, "service key B": svcB.key}
+
+	t.Run("service isolation", func(t *testing.T) { checkServiceIsolation(t, svcA, svcB, roomA) })
+	t.Run("cross-room stream", func(t *testing.T) {
+		_, stream := publish(ctx, t, svcA, roomA, "alice")
+		checkCrossRoom(ctx, t, svcB, roomB, roomA, stream)
+		// Control: the same request from a participant of room A is served, so the refusal
+		// above comes from the room boundary and not from the request itself.
+		bob, _ := joinRetry(ctx, t, func() string { return svcA.mustToken(t, roomA, "bob") }, loopbackClient)
+		sub, err := bob.Subscribe(ctx, guessedStream(stream), rtc.SubscribeOptions{})
+		if err != nil {
+			t.Fatalf("same-room subscribe: %v", err)
+		}
+		_ = sub.Close()
+	})
+	t.Run("token redeemed once", func(t *testing.T) {
+		tok := svcA.mustToken(t, roomA, "contested")
+		secrets["contested token"] = tok
+		checkRedeemOnce(ctx, t, srv.portal, tok)
+	})
+	t.Run("reconnection ticket", func(t *testing.T) {
+		tok := svcA.mustToken(t, roomA, "reconnecting")
+		secrets["token"] = tok
+		opts := signalingOnly()
+		opts.SDKType = "JavaScript" // the portal issues reconnection tickets to this SDK type
+		c, info := joinRetry(ctx, t, func() string { return tok }, opts)
+		if info.ReconnectionTicket == "" {
+			t.Fatal("no reconnection ticket issued")
+		}
+		secrets["reconnection ticket"] = info.ReconnectionTicket
+		if err := c.Leave(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	bad := svcA
+	bad.key = "wrong-key-" + svcA.key[:8]
+	mustError(t, bad.do(t, "GET", "/v1/rooms", nil), http.StatusUnauthorized, 1101)
+
+	log := srv.proc.stderr.String()
+	for what, s := range secrets {
+		for _, part := range secretParts(s) {
+			if strings.Contains(log, part) {
+				t.Errorf("the log contains the %s (%q)", what, part)
+			}
+		}
+	}
+	t.Logf("checked %d secrets against %d KiB of debug log", len(secrets), len(log)>>10)
+}
+
+// secretParts is the secret itself and, for an OWT token, its signature (a token's id alone
+// is not secret).
+func secretParts(s string) []string {
+	parts := []string{s}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return parts
+	}
+	var tok struct {
+		Signature string `json:"signature"`
+	}
+	if json.Unmarshal(raw, &tok) == nil && tok.Signature != "" {
+		parts = append(parts, tok.Signature)
+	}
+	return parts
+}
+
+// checkServiceIsolation: service B can neither read nor change service A's room, nor mint
+// tokens for it, nor manage services (owt-protocol §2: 404/1003 and 403/1102).
+func checkServiceIsolation(t *testing.T, a, b api, roomA string) {
+	for _, req := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v1/rooms/" + roomA, nil},
+		{"PUT", "/v1/rooms/" + roomA, map[string]any{"participantLimit": 1}},
+		{"DELETE", "/v1/rooms/" + roomA, nil},
+		{"POST", "/v1/rooms/" + roomA + "/tokens", map[string]any{"user": "mallory", "role": "presenter"}},
+		{"GET", "/v1/rooms/" + roomA + "/participants", nil},
+		{"GET", "/v1/rooms/" + roomA + "/streams", nil},
+		{"POST", "/v1/rooms/" + roomA + "/recordings", map[string]any{"container": "mkv", "media": map[string]any{"audio": map[string]any{"from": "x"}}}},
+	} {
+		mustError(t, b.do(t, req.method, req.path, req.body), http.StatusNotFound, 1003)
+	}
+	mustError(t, b.do(t, "GET", "/services/"+a.serviceID, nil), http.StatusForbidden, 1102)
+	mustError(t, b.do(t, "DELETE", "/services/"+a.serviceID, nil), http.StatusForbidden, 1102)
+	var rooms []map[string]any
+	if err := json.Unmarshal(must(t, b.do(t, "GET", "/v1/rooms", nil), http.StatusOK).Body, &rooms); err != nil || len(rooms) != 1 {
+		t.Fatalf("service B lists %d rooms (%v), want only its own", len(rooms), err)
+	}
+	must(t, a.do(t, "GET", "/v1/rooms/"+roomA, nil), http.StatusOK)
+}
+
+// checkCrossRoom: a participant of room B who knows (or guesses) the id of a stream of room
+// A can neither subscribe to it nor control it, and the REST API does not show it under B.
+func checkCrossRoom(ctx context.Context, t *testing.T, b api, roomB, roomA, stream string) {
+	mallory, _ := joinRetry(ctx, t, func() string { return b.mustToken(t, roomB, "mallory") }, loopbackClient)
+	if _, ok := mallory.Stream(stream); ok {
+		t.Fatal("room B's participant was told about room A's stream")
+	}
+	sub, err := mallory.Subscribe(ctx, guessedStream(stream), rtc.SubscribeOptions{})
+	if err == nil {
+		_ = sub.Close()
+		t.Fatal("room B's participant subscribed to room A's stream")
+	}
+	t.Logf("cross-room subscribe refused: %v", err)
+	for _, op := range []struct {
+		name string
+		data any
+	}{{"pause", "video"}, {"play", "audio"}, {"mix", "common"}} {
+		if _, err := mallory.StreamControl(ctx, stream, op.name, op.data); err == nil {
+			t.Fatalf("room B's participant could %s room A's stream", op.name)
+		}
+	}
+	mustError(t, b.do(t, "GET", "/v1/rooms/"+roomB+"/streams/"+stream, nil), http.StatusNotFound, 1004)
+	mustError(t, b.do(t, "DELETE", "/v1/rooms/"+roomB+"/streams/"+stream, nil), http.StatusNotFound, 1004)
+	mustError(t, b.do(t, "GET", "/v1/rooms/"+roomA+"/streams/"+stream, nil), http.StatusNotFound, 1003)
+}
+
+// guessedStream is what an attacker who knows a stream id would ask for: Opus and H.264.
+func guessedStream(id string) protocol.StreamInfo {
+	return protocol.StreamInfo{ID: id, Type: "forward", Media: protocol.StreamMedia{Tracks: []protocol.TrackInfo{
+		{Type: "audio", Source: "mic", Format: protocol.Format{Codec: "opus"}, Status: "active"},
+		{Type: "video", Source: "camera", Format: protocol.Format{Codec: "h264"}, Status: "active"}}}}
+}
+
+// checkRedeemOnce has 50 sockets log in with the same token at once: exactly one succeeds.
+func checkRedeemOnce(ctx context.Context, t *testing.T, portal, tok string) {
+	const n = 50
+	var mu sync.Mutex
+	answers := map[string]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			conn, ack, err := tryRawLogin(ctx, portal, tok)
+			st, detail := ackStatus(ack)
+			if err != nil {
+				st, detail = "failed", err.Error()
+			} else {
+				defer conn.Close()
+			}
+			mu.Lock()
+			if st == "ok" {
+				answers["ok"]++
+			} else {
+				answers[st+": "+detail]++
+			}
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	t.Logf("%d concurrent logins with one token: %v", n, answers)
+	if answers["ok"] != 1 || answers["error: Invalid token"] != n-1 {
+		t.Fatalf("answers %v, want exactly 1 ok and %d refusals", answers, n-1)
+	}
+}
