@@ -145,6 +145,16 @@ var agentMakers = []func(s shared) (part, error){
 	},
 }
 
+// shownKey is the super service key as the banner prints it: a key the operator configured is
+// not echoed (stdout often ends up in a journal); a generated one is, since the banner is how
+// a new user learns it (it is also in the 0600 file).
+func shownKey(s superService) string {
+	if s.File == "configuration" {
+		return "(configured; not shown)"
+	}
+	return s.Key
+}
+
 func printBanner(out io.Writer, cfg config.Config, api, portal net.Addr, super superService) {
 	fmt.Fprintf(out, `Conclave is running (all-in-one).
   management API : http://%s   (MAuth-signed; OWT REST clients work unchanged)
@@ -155,5 +165,5 @@ func printBanner(out io.Writer, cfg config.Config, api, portal net.Addr, super s
   super service  : id  %s
                    key %s
                    (kept in %s)
-`, api, portal, cfg.Portal.PublicAddr(), cfg.Portal.PublicAddr(), api, cfg.DataDir, super.ID, super.Key, super.File)
+`, api, portal, cfg.Portal.PublicAddr(), cfg.Portal.PublicAddr(), api, cfg.DataDir, super.ID, shownKey(super), super.File)
 }
