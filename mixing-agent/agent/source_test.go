@@ -42,8 +42,8 @@ type srcTrack struct {
 var _ medialink.Exporter = (*source)(nil)
 
 // srcChange switches a generator's content: a video track's colour or a tone's amplitude.
-// The generator sends the wall-clock time right after the first frame carrying it went out
-// on the links.
+// The generator reports the wall-clock time at which the first frame carrying it was handed
+// to the links.
 type srcChange struct {
 	color room.Color
 	amp   float64
@@ -80,10 +80,11 @@ func (tr *srcTrack) retry(ch *srcChange) {
 	}
 }
 
-// sentAt reports a change's frame as sent.
-func (ch *srcChange) sentAt() {
+// sentAt reports a change's frame as handed to the links at at (taken before the first
+// packet is written, so that a consumer can never see it earlier).
+func (ch *srcChange) sentAt(at time.Time) {
 	if ch != nil {
-		ch.sent <- time.Now()
+		ch.sent <- at
 	}
 }
 
@@ -189,8 +190,9 @@ func (s *source) addVideo(t testing.TB, ctx context.Context, wg *sync.WaitGroup,
 				tr.retry(ch)
 				continue
 			}
+			at := time.Now()
 			tr.send(frame, uint32(90000/fps))
-			ch.sentAt()
+			ch.sentAt(at)
 		}
 	}()
 }
@@ -232,8 +234,9 @@ func (s *source) addTone(t testing.TB, ctx context.Context, wg *sync.WaitGroup, 
 				tr.retry(ch)
 				continue
 			}
+			at := time.Now()
 			tr.send(out[:m], 960)
-			ch.sentAt()
+			ch.sentAt(at)
 		}
 	}()
 }

@@ -11,10 +11,15 @@ import (
 
 // Audio format and queue sizes.
 const (
-	SampleRate      = 48000
-	FrameSamples    = SampleRate / 50 // samples per channel in a 20 ms frame
-	MaxChannels     = 8
-	QueueFrames     = 5   // frames an input may queue before its oldest samples are dropped
+	SampleRate   = 48000
+	FrameSamples = SampleRate / 50 // samples per channel in a 20 ms frame
+	MaxChannels  = 8
+	QueueFrames  = 5 // frames an input may queue before its oldest samples are dropped
+	// TrimWindow is the number of mixer ticks (1 s) over which a standing queue is measured:
+	// when an input kept at least half a frame queued through a whole window (a startup burst
+	// or a late tick left it behind), the excess beyond a quarter frame is dropped, so the
+	// mix does not keep that latency for good.
+	TrimWindow      = 50
 	limitCeiling    = 0.9 // soft-clip knee, as a fraction of full scale
 	releasePerFrame = 0.05
 )
@@ -28,6 +33,7 @@ type Mixer struct {
 	mu     sync.Mutex
 	inputs map[string]*input
 	order  []string // input ids in first-push order, for deterministic iteration
+	ticks  int      // Mix calls, for the trim window
 
 	// Owned by the Mix caller.
 	acc  []int32
@@ -39,6 +45,7 @@ type Mixer struct {
 type input struct {
 	ring       []int16
 	head, size int
+	standing   int // the smallest size left after a pop in the current trim window
 }
 
 // New returns a mixer of channels-channel audio (clamped to 1…MaxChannels) that detects the
@@ -74,7 +81,7 @@ func (m *Mixer) Push(stream string, pcm []int16) {
 	defer m.mu.Unlock()
 	in := m.inputs[stream]
 	if in == nil {
-		in = &input{ring: make([]int16, QueueFrames*m.frame)}
+		in = &input{ring: make([]int16, QueueFrames*m.frame), standing: QueueFrames * m.frame}
 		m.inputs[stream] = in
 		m.order = append(m.order, stream)
 	}
@@ -112,6 +119,16 @@ func (in *input) pop(acc []int32) (energy float64, n int) {
 	return energy, n
 }
 
+// trim drops the queue's standing excess (see TrimWindow) and starts a new window.
+func (in *input) trim(frame, channels int) {
+	if excess := in.standing - frame/4; in.standing >= frame/2 && excess > 0 {
+		excess -= excess % channels
+		in.head = (in.head + excess) % len(in.ring)
+		in.size -= excess
+	}
+	in.standing = len(in.ring)
+}
+
 // Remove forgets an input and its queued samples.
 func (m *Mixer) Remove(stream string) {
 	m.mu.Lock()
@@ -141,10 +158,17 @@ func (m *Mixer) Mix(out []int16) (active string, changed bool) {
 	if m.vad != nil {
 		m.vad.begin()
 	}
+	m.ticks++
+	trim := m.ticks%TrimWindow == 0
 	for _, id := range m.order {
-		energy, _ := m.inputs[id].pop(acc)
+		in := m.inputs[id]
+		energy, _ := in.pop(acc)
 		if m.vad != nil {
 			m.vad.observe(id, energy, m.frame)
+		}
+		in.standing = min(in.standing, in.size)
+		if trim {
+			in.trim(m.frame, m.channels)
 		}
 	}
 	m.mu.Unlock()

@@ -262,3 +262,37 @@ func BenchmarkAudioMix(b *testing.B) {
 		})
 	}
 }
+
+// TestMixerTrimsStandingQueue: a burst that leaves an input three frames ahead of the mixer
+// clock is trimmed within two windows, while an input that keeps pace loses nothing.
+func TestMixerTrimsStandingQueue(t *testing.T) {
+	m := New(2, false)
+	frame := make([]int16, m.FrameLen())
+	for i := range frame {
+		frame[i] = 1000
+	}
+	out := make([]int16, m.FrameLen())
+	for range 3 { // startup burst
+		m.Push("late", frame)
+	}
+	for range 2 * TrimWindow {
+		m.Push("late", frame)
+		m.Push("steady", frame)
+		m.Mix(out)
+	}
+	m.mu.Lock()
+	late, steady := m.inputs["late"].size, m.inputs["steady"].size
+	m.mu.Unlock()
+	if late > m.FrameLen()/2 {
+		t.Errorf("standing queue of %d samples after two windows, want ≤ %d", late, m.FrameLen()/2)
+	}
+	if steady != 0 {
+		t.Errorf("an input keeping pace has %d samples queued, want 0", steady)
+	}
+	// The steady input still contributes a full frame every tick.
+	m.Push("steady", frame)
+	m.Mix(out)
+	if out[len(out)-1] == 0 {
+		t.Error("the steady input lost samples")
+	}
+}
