@@ -22,6 +22,9 @@ type Config struct {
 	Audio       string `json:"audio"`       // opus or none
 	// Mesh makes every publisher also subscribe to the other publishers of its room.
 	Mesh bool `json:"mesh"`
+	// Mixed creates the rooms with autoMix (every publication is mixed into the default view)
+	// and makes the subscribers subscribe to the mixed stream <roomId>-common only.
+	Mixed bool `json:"mixed"`
 
 	JoinRate   float64       `json:"joinRate"`   // participant joins started per second; 0 = no pacing
 	MaxJoining int           `json:"maxJoining"` // joins in progress at once; 0 = no limit
@@ -66,6 +69,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.Video, "video", c.Video, "published video: vp8, h264 or none")
 	fs.StringVar(&c.Audio, "audio", c.Audio, "published audio: opus or none")
 	fs.BoolVar(&c.Mesh, "mesh", false, "publishers also subscribe to every other publisher of their room")
+	fs.BoolVar(&c.Mixed, "mixed", false, "mix every publication into the room's view and subscribe to the mixed stream only")
 	fs.Float64Var(&c.JoinRate, "join-rate", c.JoinRate, "joins started per second (0: all at once)")
 	fs.IntVar(&c.MaxJoining, "max-joining", 0, "joins in progress at once (0: no limit; 1: sequential)")
 	fs.DurationVar(&c.Jitter, "jitter", 0, "random extra delay (0..D) before each subscriber join")

@@ -19,6 +19,9 @@ const (
 )
 
 // roomState is one room of the run and the streams its publishers published.
+// mixedView is the label of a room's default view, whose mixed stream -mixed subscribes.
+const mixedView = "common"
+
 type roomState struct {
 	id string
 
@@ -143,7 +146,11 @@ func (r *runner) startSubscriber(ctx context.Context, room *roomState, user stri
 		return nil, err
 	}
 	m := &member{room: room, c: c}
-	if err := r.subscribeAll(ctx, m, room.streamIDs(), t0, &r.joinLat); err != nil {
+	streams := room.streamIDs()
+	if r.cfg.Mixed {
+		streams = []string{room.id + "-" + mixedView}
+	}
+	if err := r.subscribeAll(ctx, m, streams, t0, &r.joinLat); err != nil {
 		m.close()
 		return nil, err
 	}

@@ -93,9 +93,14 @@ func (a *API) do(ctx context.Context, method, path string, body any) ([]byte, er
 	return out, nil
 }
 
-// CreateRoom creates a room with the default settings and returns its id.
-func (a *API) CreateRoom(ctx context.Context, name string) (string, error) {
-	out, err := a.do(ctx, http.MethodPost, "/v1/rooms", map[string]any{"name": name})
+// CreateRoom creates a room with the default settings (plus options, if any) and returns its
+// id.
+func (a *API) CreateRoom(ctx context.Context, name string, options map[string]any) (string, error) {
+	body := map[string]any{"name": name}
+	if options != nil {
+		body["options"] = options
+	}
+	out, err := a.do(ctx, http.MethodPost, "/v1/rooms", body)
 	if err != nil {
 		return "", err
 	}

@@ -62,7 +62,7 @@ func TestAPISignedRequests(t *testing.T) {
 	srv := fakeAPI(t, "secret")
 	ctx := context.Background()
 	api := NewAPI(srv.URL+"/", "svc", "secret")
-	room, err := api.CreateRoom(ctx, "r")
+	room, err := api.CreateRoom(ctx, "r", nil)
 	if err != nil || room != "room1" {
 		t.Fatalf("room %q, %v", room, err)
 	}
@@ -79,7 +79,7 @@ func TestAPISignedRequests(t *testing.T) {
 	if err := api.DeleteRoom(ctx, room); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewAPI(srv.URL, "svc", "wrong").CreateRoom(ctx, "r"); !errors.Is(err, ErrHTTP) {
+	if _, err := NewAPI(srv.URL, "svc", "wrong").CreateRoom(ctx, "r", nil); !errors.Is(err, ErrHTTP) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	if _, err := api.StartRecording(ctx, "other", "s1", "s1"); !errors.Is(err, ErrHTTP) {

@@ -95,7 +95,11 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 func (r *runner) createRooms(ctx context.Context) ([]*roomState, error) {
 	rooms := make([]*roomState, r.cfg.Rooms)
 	for i := range rooms {
-		id, err := r.api.CreateRoom(ctx, fmt.Sprintf("load-%d", i))
+		var options map[string]any
+		if r.cfg.Mixed {
+			options = map[string]any{"autoMix": true}
+		}
+		id, err := r.api.CreateRoom(ctx, fmt.Sprintf("load-%d", i), options)
 		if err != nil {
 			for _, room := range rooms[:i] {
 				_ = r.api.DeleteRoom(context.WithoutCancel(ctx), room.id)
