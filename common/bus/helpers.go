@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/conclave-rtc/conclave/common/errs"
 )
 
 // CallWithin is Call bounded by timeout (or ctx's earlier deadline); a failure names the
@@ -32,4 +34,22 @@ func SubscribeJSON[T any](b Bus, topic string, valid func(T) bool, log *slog.Log
 		}
 		h(v)
 	})
+}
+
+// HandleAs is the body of one case of an RPC endpoint: it decodes req's body into a T and
+// calls f. A body that does not decode is a 400 naming the method; an error of f goes through
+// typeErr (which types it for the caller) unless typeErr is nil.
+func HandleAs[T any](req Request, f func(T) (any, error), typeErr func(error) error) (any, error) {
+	var v T
+	if err := req.Decode(&v); err != nil {
+		return nil, errs.BadRequestf("invalid %s request: %v", req.Method, err)
+	}
+	res, err := f(v)
+	if err != nil {
+		if typeErr != nil {
+			err = typeErr(err)
+		}
+		return nil, err
+	}
+	return res, nil
 }

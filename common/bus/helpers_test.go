@@ -46,3 +46,32 @@ func TestBusCallWithinAndSubscribeJSON(t *testing.T) {
 		t.Fatal("valid event not delivered")
 	}
 }
+
+func TestBusHandleAs(t *testing.T) {
+	type req struct{ ID string }
+	echo := func(r req) (any, error) {
+		if r.ID == "" {
+			return nil, errors.New("no id")
+		}
+		return "got " + r.ID, nil
+	}
+	typed := func(err error) error { return errs.Cluster("typed: " + err.Error()) }
+
+	res, err := bus.HandleAs(bus.Request{Method: "x.get", Body: []byte(`{"ID":"7"}`)}, echo, typed)
+	if err != nil || res != "got 7" {
+		t.Fatalf("HandleAs = %v, %v", res, err)
+	}
+	var e *errs.Error
+	_, err = bus.HandleAs(bus.Request{Method: "x.get", Body: []byte(`{"ID":`)}, echo, typed)
+	if !errors.As(err, &e) || e.Status != 400 || !strings.HasPrefix(e.Message, "invalid x.get request: ") {
+		t.Fatalf("undecodable body: %v", err)
+	}
+	_, err = bus.HandleAs(bus.Request{Method: "x.get", Body: []byte(`{}`)}, echo, typed)
+	if !errors.As(err, &e) || e.Code != errs.CodeCluster || e.Message != "typed: no id" {
+		t.Fatalf("typed error: %v", err)
+	}
+	_, err = bus.HandleAs(bus.Request{Method: "x.get", Body: []byte(`{}`)}, echo, nil)
+	if err == nil || err.Error() != "no id" || errors.As(err, &e) {
+		t.Fatalf("untyped error: %v", err)
+	}
+}

@@ -47,8 +47,12 @@ type Exporter interface {
 type Config struct {
 	// Listen is the TCP listen address, e.g. "0.0.0.0:0" (default "127.0.0.1:0").
 	Listen string
-	// Advertise is the address importers dial; empty means the listener's address.
+	// Advertise is the address importers dial; empty means the listener's address, or
+	// Host:port when the listener is on all addresses (0.0.0.0, ::) and Host is set.
 	Advertise string
+	// Host is the agent's host name or address, advertised with the listener's port when
+	// Advertise is empty and Listen names no single address.
+	Host string
 	// Secret keys the tickets (at least 16 bytes; derive it from the cluster key).
 	Secret []byte
 	// TicketTTL is the ticket lifetime (default DefaultTicketTTL).
@@ -105,7 +109,7 @@ func (s *Server) Listen() (string, error) {
 	s.ln = ln
 	s.addr = s.cfg.Advertise
 	if s.addr == "" {
-		s.addr = ln.Addr().String()
+		s.addr = advertised(ln.Addr().String(), s.cfg.Host)
 	}
 	return s.addr, nil
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 
-	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
 )
@@ -13,11 +12,7 @@ func (a *Agent) export(r protocol.RTCExport) (any, error) {
 	if a.track(r.TrackID) == nil {
 		return nil, errTrackNotFound(r.TrackID)
 	}
-	ticket, err := a.link.Issue(r.TrackID)
-	if err != nil {
-		return nil, errs.Unexpected("issue ticket: " + err.Error())
-	}
-	return protocol.RTCExportResult{Address: a.linkAddress(), Ticket: ticket}, nil
+	return a.link.Offer(r.TrackID)
 }
 
 // exporter attaches media links to output tracks (medialink.Exporter).
@@ -41,13 +36,5 @@ func (e exporter) Export(trackID string, l *medialink.Link) (medialink.Export, e
 // importTrack opens a media link to a source track: rtc.export on the agent holding it,
 // then a dial with the ticket (pipeline.Importer).
 func (a *Agent) importTrack(ctx context.Context, ref protocol.TrackRef) (*medialink.Link, medialink.TrackInfo, error) {
-	var res protocol.RTCExportResult
-	if err := a.bus.Call(ctx, ref.Agent, protocol.MethodRTCExport, protocol.RTCExport{TrackID: ref.TrackID}, &res); err != nil {
-		return nil, medialink.TrackInfo{}, err
-	}
-	link, info, err := medialink.Dial(ctx, res.Address, res.Ticket, 0)
-	if err != nil {
-		return nil, medialink.TrackInfo{}, errs.Cluster("import of track " + ref.TrackID + " failed: " + err.Error())
-	}
-	return link, info, nil
+	return medialink.Import(ctx, a.bus, ref)
 }

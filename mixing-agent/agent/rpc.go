@@ -39,15 +39,7 @@ func (a *Agent) handle(_ context.Context, req bus.Request) (any, error) {
 
 // call decodes the request body into T and calls f, typing its error for the bus.
 func call[T any](req bus.Request, f func(T) (any, error)) (any, error) {
-	var v T
-	if err := req.Decode(&v); err != nil {
-		return nil, errs.BadRequestf("invalid %s request: %v", req.Method, err)
-	}
-	res, err := f(v)
-	if err != nil {
-		return nil, toRPCError(err)
-	}
-	return res, nil
+	return bus.HandleAs(req, f, toRPCError)
 }
 
 // withMix runs f on the mix session id.

@@ -88,17 +88,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := os.MkdirAll(a.cfg.Dir, 0o755); err != nil {
 		return fmt.Errorf("recording-agent: recording dir: %w", err)
 	}
-	sub, err := a.bus.Serve(a.id, a.handle)
+	err := cluster.Service{Bus: a.bus, ID: a.id, Handler: a.handle, Loops: []func(context.Context) error{a.ann.Run},
+		Drain: func() {
+			a.finishAll()
+			a.bg.Wait()
+		}}.Run(ctx)
 	if err != nil {
-		return fmt.Errorf("recording-agent: serve: %w", err)
+		return fmt.Errorf("recording-agent: %w", err)
 	}
-	annDone := make(chan error, 1)
-	go func() { annDone <- a.ann.Run(ctx) }()
-	<-ctx.Done()
-	_ = sub.Close()
-	a.finishAll()
-	a.bg.Wait()
-	return <-annDone
+	return nil
 }
 
 // finishAll finalises every recording in parallel.

@@ -57,28 +57,21 @@ func newHarness(t testing.TB, cfg Config) *harness {
 	srv := startLinkServer(t, ctx, h.pub)
 	src := local.New(h.hub)
 	sub, err := src.Serve(sourceAgent, func(_ context.Context, req bus.Request) (any, error) {
-		var r protocol.RTCExport
-		if err := req.Decode(&r); err != nil || req.Method != protocol.MethodRTCExport {
+		if req.Method != protocol.MethodRTCExport {
 			return nil, errs.BadRequest("bad request")
 		}
-		ticket, err := srv.Issue(r.TrackID)
-		if err != nil {
-			return nil, errs.Unexpected(err.Error())
-		}
-		return protocol.RTCExportResult{Address: srv.Addr(), Ticket: ticket}, nil
+		return bus.HandleAs(req, func(r protocol.RTCExport) (any, error) { return srv.Offer(r.TrackID) }, nil)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.bus = local.New(h.hub)
-	evSub, err := h.bus.Subscribe(protocol.SessionTopic(controller), func(_ context.Context, ev bus.Event) {
-		var e protocol.SessionEvent
-		if ev.Decode(&e) == nil {
+	evSub, err := bus.SubscribeJSON(h.bus, protocol.SessionTopic(controller), func(protocol.SessionEvent) bool { return true }, nil,
+		func(e protocol.SessionEvent) {
 			h.mu.Lock()
 			h.events = append(h.events, e)
 			h.mu.Unlock()
-		}
-	})
+		})
 	if err != nil {
 		t.Fatal(err)
 	}

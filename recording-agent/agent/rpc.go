@@ -22,23 +22,11 @@ const answerMargin = 300 * time.Millisecond
 func (a *Agent) handle(ctx context.Context, req bus.Request) (any, error) {
 	switch req.Method {
 	case protocol.MethodRecStart:
-		var r protocol.RecStart
-		if err := req.Decode(&r); err != nil {
-			return nil, errBadRequest("invalid rec.start: %v", err)
-		}
-		return a.start(ctx, r)
+		return bus.HandleAs(req, func(r protocol.RecStart) (any, error) { return a.start(ctx, r) }, nil)
 	case protocol.MethodRecUpdate:
-		var r protocol.SessionUpdate
-		if err := req.Decode(&r); err != nil {
-			return nil, errBadRequest("invalid rec.update: %v", err)
-		}
-		return nil, a.update(ctx, r)
+		return bus.HandleAs(req, func(r protocol.SessionUpdate) (any, error) { return nil, a.update(ctx, r) }, nil)
 	case protocol.MethodRecStop:
-		var r protocol.SessionStop
-		if err := req.Decode(&r); err != nil {
-			return nil, errBadRequest("invalid rec.stop: %v", err)
-		}
-		return nil, a.stop(r)
+		return bus.HandleAs(req, func(r protocol.SessionStop) (any, error) { return nil, a.stop(r) }, nil)
 	}
 	return nil, errBadRequest("unknown method %q", req.Method)
 }

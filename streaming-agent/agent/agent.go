@@ -12,11 +12,9 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -78,14 +76,13 @@ type Deps struct {
 
 // Agent is one streaming agent process (or the streaming part of the all-in-one binary).
 type Agent struct {
-	cfg      Config
-	bus      bus.Bus
-	log      *slog.Logger
-	id       string
-	ann      *cluster.Announcer
-	link     *medialink.Server
-	linkAddr string
-	ready    chan struct{}
+	cfg   Config
+	bus   bus.Bus
+	log   *slog.Logger
+	id    string
+	ann   *cluster.Announcer
+	link  *medialink.Server
+	ready chan struct{}
 
 	mu       sync.Mutex
 	outs     map[string]*out.Job
@@ -99,20 +96,14 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		return nil, errors.New("streaming-agent: bus and logger are required")
 	}
 	cfg = withDefaults(cfg)
-	if len(cfg.MediaLinkSecret) == 0 {
-		cfg.MediaLinkSecret = make([]byte, 32)
-		if _, err := rand.Read(cfg.MediaLinkSecret); err != nil {
-			return nil, fmt.Errorf("streaming-agent: media link key: %w", err)
-		}
-	}
 	a := &Agent{cfg: cfg, bus: deps.Bus, ready: make(chan struct{}), outs: map[string]*out.Job{}, ins: map[string]*in.Job{}}
 	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,
 		Started: time.Now()}
 	a.id = w.ID
 	a.log = deps.Logger.With("agent", a.id)
 	a.ann = cluster.NewAnnouncer(deps.Bus, w, cfg.Heartbeat, a.load, a.log)
-	link, err := medialink.NewServer(medialink.Config{Listen: cfg.MediaLinkListen, Advertise: cfg.MediaLinkAdvertise,
-		Secret: cfg.MediaLinkSecret, Logger: a.log}, exporter{a})
+	link, err := medialink.NewAgentServer(medialink.Config{Listen: cfg.MediaLinkListen, Advertise: cfg.MediaLinkAdvertise,
+		Host: cfg.Host, Secret: cfg.MediaLinkSecret, Logger: a.log}, exporter{a})
 	if err != nil {
 		return nil, fmt.Errorf("streaming-agent: %w", err)
 	}
@@ -128,9 +119,6 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Capacity <= 0 {
 		cfg.Capacity = DefaultCapacity
-	}
-	if cfg.MediaLinkListen == "" {
-		cfg.MediaLinkListen = "0.0.0.0:0"
 	}
 	return cfg
 }
@@ -152,58 +140,19 @@ func (a *Agent) load() float64 {
 // then it stops every session (ffmpeg finishes its output or is killed after StopTimeout)
 // and returns after all goroutines ended.
 func (a *Agent) Run(ctx context.Context) error {
-	if err := a.listenLinks(); err != nil {
-		return err
+	if _, err := a.link.Listen(); err != nil {
+		return fmt.Errorf("streaming-agent: %w", err)
 	}
-	sub, err := a.bus.Serve(a.id, a.handle)
-	if err != nil {
-		return fmt.Errorf("streaming-agent: serve %s: %w", a.id, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	for _, run := range []func(context.Context) error{a.ann.Run, a.link.Serve} {
-		wg.Add(1)
-		go func() { defer wg.Done(); errc <- run(ctx) }()
-	}
-	close(a.ready)
-	a.log.Info("streaming agent running", "medialink", a.linkAddress())
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-	}
-	_ = sub.Close()
-	a.shutdown()
-	cancel()
-	wg.Wait()
-	return runErr
-}
-
-// listenLinks opens the media-link listener, advertising Host:port when it listens on all
-// addresses and no advertise address is configured.
-func (a *Agent) listenLinks() error {
-	addr, err := a.link.Listen()
+	err := cluster.Service{Bus: a.bus, ID: a.id, Handler: a.handle, Loops: []func(context.Context) error{a.ann.Run, a.link.Serve},
+		Started: func() {
+			close(a.ready)
+			a.log.Info("streaming agent running", "medialink", a.link.Addr())
+		},
+		Drain: a.shutdown}.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("streaming-agent: %w", err)
 	}
-	if a.cfg.MediaLinkAdvertise != "" {
-		return nil
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsUnspecified() && a.cfg.Host != "" {
-		a.linkAddr = net.JoinHostPort(a.cfg.Host, port)
-	}
 	return nil
-}
-
-// linkAddress is the media-link address other agents dial.
-func (a *Agent) linkAddress() string {
-	if a.linkAddr != "" {
-		return a.linkAddr
-	}
-	return a.link.Addr()
 }
 
 // shutdown refuses new sessions and stops every running one, in parallel.

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/in"
@@ -24,11 +23,7 @@ func (a *Agent) export(r protocol.RTCExport) (any, error) {
 	if a.track(r.TrackID) == nil {
 		return nil, errTrackNotFound(r.TrackID)
 	}
-	ticket, err := a.link.Issue(r.TrackID)
-	if err != nil {
-		return nil, errs.Unexpected("issue ticket: " + err.Error())
-	}
-	return protocol.RTCExportResult{Address: a.linkAddress(), Ticket: ticket}, nil
+	return a.link.Offer(r.TrackID)
 }
 
 // exporter attaches media links to streaming-in tracks (medialink.Exporter).

@@ -152,14 +152,12 @@ func newController(t *testing.T, hub *local.Hub) *controller {
 	t.Helper()
 	c := &controller{}
 	b := local.New(hub)
-	sub, err := b.Subscribe(protocol.SessionTopic(controllerID), func(_ context.Context, ev bus.Event) {
-		var se protocol.SessionEvent
-		if ev.Decode(&se) == nil {
+	sub, err := bus.SubscribeJSON(b, protocol.SessionTopic(controllerID), func(protocol.SessionEvent) bool { return true }, nil,
+		func(se protocol.SessionEvent) {
 			c.mu.Lock()
 			c.ev = append(c.ev, se)
 			c.mu.Unlock()
-		}
-	})
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,15 +215,12 @@ func startFakeSource(t *testing.T, hub *local.Hub) *fakeSource {
 	fs.server = srv
 	b := local.New(hub)
 	sub, err := b.Serve(fs.id, func(_ context.Context, req bus.Request) (any, error) {
-		var r protocol.RTCExport
-		if err := req.Decode(&r); err != nil {
-			return nil, err
-		}
-		if _, ok := fakeTracks[r.TrackID]; !ok {
-			return nil, errTrackNotFound(r.TrackID)
-		}
-		ticket, err := srv.Issue(r.TrackID)
-		return protocol.RTCExportResult{Address: srv.Addr(), Ticket: ticket}, err
+		return bus.HandleAs(req, func(r protocol.RTCExport) (any, error) {
+			if _, ok := fakeTracks[r.TrackID]; !ok {
+				return nil, errTrackNotFound(r.TrackID)
+			}
+			return srv.Offer(r.TrackID)
+		}, nil)
 	})
 	if err != nil {
 		t.Fatal(err)

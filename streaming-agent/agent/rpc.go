@@ -33,15 +33,7 @@ func (a *Agent) handle(ctx context.Context, req bus.Request) (any, error) {
 
 // call decodes the request body into T and calls f, typing its error for the bus.
 func call[T any](req bus.Request, f func(T) (any, error)) (any, error) {
-	var v T
-	if err := req.Decode(&v); err != nil {
-		return nil, errs.BadRequestf("invalid %s request: %v", req.Method, err)
-	}
-	res, err := f(v)
-	if err != nil {
-		return nil, toRPCError(err)
-	}
-	return res, nil
+	return bus.HandleAs(req, f, toRPCError)
 }
 
 // outStart starts a streaming-out (out.start) and answers once it pushes media.
@@ -164,15 +156,7 @@ func (a *Agent) dropIn(j *in.Job) {
 // importTrack opens a media link to a source track: rtc.export on the agent holding it,
 // then a dial with the ticket (out.Importer).
 func (a *Agent) importTrack(ctx context.Context, ref protocol.TrackRef) (*medialink.Link, medialink.TrackInfo, error) {
-	var res protocol.RTCExportResult
-	if err := a.bus.Call(ctx, ref.Agent, protocol.MethodRTCExport, protocol.RTCExport{TrackID: ref.TrackID}, &res); err != nil {
-		return nil, medialink.TrackInfo{}, err
-	}
-	link, info, err := medialink.Dial(ctx, res.Address, res.Ticket, 0)
-	if err != nil {
-		return nil, medialink.TrackInfo{}, errs.Cluster("import of track " + ref.TrackID + " failed: " + err.Error())
-	}
-	return link, info, nil
+	return medialink.Import(ctx, a.bus, ref)
 }
 
 // outConfig is the streaming-out configuration derived from the agent's.

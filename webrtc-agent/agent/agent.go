@@ -11,11 +11,9 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -59,7 +57,7 @@ type Config struct {
 	// Host:port when listening on all addresses).
 	MediaLinkAdvertise string
 	// MediaLinkSecret keys media-link tickets (derive it from the cluster key with
-	// secret.Key.Derive("conclave/medialink/v1")). Tickets are issued and redeemed by this
+	// medialink.DeriveSecret). Tickets are issued and redeemed by this
 	// agent only, so when empty a random per-process key is used.
 	MediaLinkSecret []byte
 }
@@ -79,8 +77,6 @@ type Agent struct {
 	ann   *cluster.Announcer
 	link  *medialink.Server
 	ready chan struct{}
-	// linkAddr overrides link.Addr() as the advertised media-link address (set before Ready).
-	linkAddr string
 
 	mu         sync.Mutex
 	eng        *transport.Engine
@@ -107,15 +103,6 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	if cfg.Capacity <= 0 {
 		cfg.Capacity = DefaultCapacity
 	}
-	if cfg.MediaLinkListen == "" {
-		cfg.MediaLinkListen = "0.0.0.0:0"
-	}
-	if len(cfg.MediaLinkSecret) == 0 {
-		cfg.MediaLinkSecret = make([]byte, 32)
-		if _, err := rand.Read(cfg.MediaLinkSecret); err != nil {
-			return nil, fmt.Errorf("webrtc-agent: media link key: %w", err)
-		}
-	}
 	a := &Agent{cfg: cfg, bus: deps.Bus, log: deps.Logger, ready: make(chan struct{}),
 		transports: map[string]*transport.Transport{}, owners: map[string]string{}, tracks: map[string]*sfu.Track{}, imports: map[string]*relay{}}
 	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,
@@ -123,8 +110,8 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	a.id = w.ID
 	a.log = a.log.With("agent", a.id)
 	a.ann = cluster.NewAnnouncer(deps.Bus, w, cfg.Heartbeat, a.load, a.log)
-	link, err := medialink.NewServer(medialink.Config{Listen: cfg.MediaLinkListen, Advertise: cfg.MediaLinkAdvertise,
-		Secret: cfg.MediaLinkSecret, Logger: a.log}, exporter{a})
+	link, err := medialink.NewAgentServer(medialink.Config{Listen: cfg.MediaLinkListen, Advertise: cfg.MediaLinkAdvertise,
+		Host: cfg.Host, Secret: cfg.MediaLinkSecret, Logger: a.log}, exporter{a})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc-agent: %w", err)
 	}
@@ -157,48 +144,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.eng = eng
 	a.mu.Unlock()
-	if err := a.listenLinks(); err != nil {
-		return err
-	}
-	sub, err := a.bus.Serve(a.id, a.handle)
-	if err != nil {
-		return fmt.Errorf("webrtc-agent: serve %s: %w", a.id, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	for _, run := range []func(context.Context) error{a.ann.Run, a.link.Serve} {
-		wg.Add(1)
-		go func() { defer wg.Done(); errc <- run(ctx) }()
-	}
-	close(a.ready)
-	a.log.Info("webrtc agent running", "medialink", a.linkAddress())
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-	}
-	cancel()
-	_ = sub.Close()
-	a.shutdown()
-	wg.Wait()
-	return runErr
-}
-
-// listenLinks opens the media-link listener, advertising Host:port when it listens on all
-// addresses and no advertise address is configured.
-func (a *Agent) listenLinks() error {
-	addr, err := a.link.Listen()
-	if err != nil {
+	if _, err := a.link.Listen(); err != nil {
 		return fmt.Errorf("webrtc-agent: %w", err)
 	}
-	if a.cfg.MediaLinkAdvertise != "" {
-		return nil
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsUnspecified() && a.cfg.Host != "" {
-		a.linkAddr = net.JoinHostPort(a.cfg.Host, port)
+	err = cluster.Service{Bus: a.bus, ID: a.id, Handler: a.handle, Loops: []func(context.Context) error{a.ann.Run, a.link.Serve},
+		Started: func() {
+			close(a.ready)
+			a.log.Info("webrtc agent running", "medialink", a.link.Addr())
+		},
+		Drain: a.shutdown}.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("webrtc-agent: %w", err)
 	}
 	return nil
 }
@@ -225,12 +181,4 @@ func (a *Agent) shutdown() {
 		r.link.Close("shutdown")
 	}
 	a.bg.Wait()
-}
-
-// linkAddress is the media-link address other agents dial.
-func (a *Agent) linkAddress() string {
-	if a.linkAddr != "" {
-		return a.linkAddr
-	}
-	return a.link.Addr()
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/errs"
@@ -31,11 +30,7 @@ func (a *Agent) handle(ctx context.Context, req bus.Request) (any, error) {
 	case protocol.MethodRTCControl:
 		err = decodeAnd(req, func(r protocol.RTCControl) error { return a.control(ctx, r) })
 	case protocol.MethodRTCExport:
-		var r protocol.RTCExport
-		if err = req.Decode(&r); err != nil {
-			return nil, errs.BadRequestf("invalid %s request: %v", req.Method, err)
-		}
-		return a.export(r)
+		return bus.HandleAs(req, func(r protocol.RTCExport) (any, error) { return a.export(r) }, nil)
 	default:
 		return nil, errs.BadRequestf("unknown method %q", req.Method)
 	}
@@ -261,9 +256,5 @@ func (a *Agent) export(r protocol.RTCExport) (protocol.RTCExportResult, error) {
 	if !ok {
 		return protocol.RTCExportResult{}, errTrackNotFound(r.TrackID)
 	}
-	ticket, err := a.link.Issue(r.TrackID)
-	if err != nil {
-		return protocol.RTCExportResult{}, errs.Unexpected(fmt.Sprintf("issue ticket: %v", err))
-	}
-	return protocol.RTCExportResult{Address: a.linkAddress(), Ticket: ticket}, nil
+	return a.link.Offer(r.TrackID)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/protocol"
 )
 
-func TestClientCallsStopsAndEvents(t *testing.T) {
+func TestSessionsClientCallsAndEvents(t *testing.T) {
 	hub := local.NewHub(local.Config{})
 	b := local.New(hub)
 	defer b.Close()
@@ -32,10 +32,6 @@ func TestClientCallsStopsAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := New(b, Timeouts{Start: time.Second}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
-
 	res, err := c.RecStart(context.Background(), "recording-1", protocol.RecStart{ID: "1"})
 	if err != nil || res.File != "/tmp/f.mkv" {
 		t.Fatalf("rec.start = %+v, %v", res, err)
@@ -69,75 +65,5 @@ func TestClientCallsStopsAndEvents(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no event")
-	}
-
-	c.Stop("recording-1", protocol.MethodRecStop, "1")
-	c.Stop("", protocol.MethodRecStop, "1") // unscheduled: nothing to send
-	select {
-	case m := <-got:
-		if m != protocol.MethodRecStop {
-			t.Fatalf("got %s", m)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("stop not sent")
-	}
-	cancel()
-	<-done
-	c.Stop("recording-1", protocol.MethodRecStop, "2") // after Run: dropped
-	select {
-	case m := <-got:
-		t.Fatalf("unexpected %s", m)
-	case <-time.After(50 * time.Millisecond):
-	}
-}
-
-// TestStopsDoNotWaitForEachOther checks that a stop stuck on a slow agent does not hold
-// back the stops queued after it, and that Run waits for the stuck one before returning.
-func TestStopsDoNotWaitForEachOther(t *testing.T) {
-	hub := local.NewHub(local.Config{})
-	b := local.New(hub)
-	defer b.Close()
-	release, fast := make(chan struct{}), make(chan string, 1)
-	slowDone := make(chan struct{})
-	if _, err := b.Serve("streaming-slow", func(_ context.Context, req bus.Request) (any, error) {
-		defer close(slowDone)
-		<-release
-		return nil, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Serve("recording-fast", func(_ context.Context, req bus.Request) (any, error) {
-		fast <- req.Method
-		return nil, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	c := New(b, Timeouts{Call: 10 * time.Second}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
-
-	c.Stop("streaming-slow", protocol.MethodOutStop, "1")
-	c.Stop("recording-fast", protocol.MethodRecStop, "2")
-	select {
-	case m := <-fast:
-		if m != protocol.MethodRecStop {
-			t.Fatalf("fast agent got %s", m)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the second stop waited for the first")
-	}
-	cancel()
-	select {
-	case <-done:
-		t.Fatal("Run returned with a stop in flight")
-	case <-time.After(100 * time.Millisecond):
-	}
-	close(release)
-	<-slowDone
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return")
 	}
 }

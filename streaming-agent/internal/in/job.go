@@ -131,17 +131,10 @@ func (j *Job) Start(ctx context.Context) ([]protocol.RTCTrack, error) {
 	if err := j.openTracks(); err != nil {
 		return nil, err
 	}
-	first := make(chan error, 1)
 	j.mu.Lock()
 	j.started = true
 	j.mu.Unlock()
-	go j.supervise(first)
-	select {
-	case err = <-first:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if err != nil {
+	if err := j.supervise(ctx); err != nil {
 		j.Stop()
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 package in
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -12,59 +12,23 @@ import (
 // pollInterval paces readiness checks.
 const pollInterval = 100 * time.Millisecond
 
-// supervise pulls the source until the job stops or fails for good. The first attempt's
-// result goes to first; later failures are retried with backoff and reported.
-func (j *Job) supervise(first chan<- error) {
-	defer close(j.done)
-	defer j.closeTracks()
-	started, failures := false, 0
-	for {
-		proc, err := j.startFFmpeg()
-		if err == nil {
-			if !started {
-				first <- nil
-			} else if failures > 0 {
-				j.rep.Status("")
-				j.log.Info("streaming-in resumed")
-			}
-			started, failures = true, 0
-			if err = j.watch(proc); err == nil {
-				return // stopped
-			}
+// supervise pulls the source in the background until the job stops or fails for good, and
+// returns the first attempt's result (or ctx's error); later failures are retried with
+// backoff and reported. When it is over the tracks are closed and Done is closed.
+func (j *Job) supervise(ctx context.Context) error {
+	sv := ffmpeg.Supervisor{Name: "streaming-in", RetryMin: j.cfg.RetryMin, RetryMax: j.cfg.RetryMax,
+		MaxRetries: j.cfg.MaxRetries, Retries: "retries", Stopped: ErrStopped, Stop: j.stop,
+		Status: j.rep.Status, Failed: j.rep.Failed, Log: j.log}
+	watch := func(proc *ffmpeg.Process) (ffmpeg.Outcome, error) {
+		if err := j.watch(proc); err != nil {
+			return ffmpeg.Exited, err
 		}
-		if errors.Is(err, ErrStopped) || !started {
-			if !started {
-				first <- err
-			}
-			return
-		}
-		if failures++; failures > j.cfg.MaxRetries {
-			j.rep.Failed(fmt.Sprintf("%v (gave up after %d retries)", err, j.cfg.MaxRetries))
-			return
-		}
-		if !j.backoff(failures, err) {
-			return
-		}
+		return ffmpeg.Stopped, nil
 	}
-}
-
-// backoff reports the failure and waits before pulling again; false means stopped.
-func (j *Job) backoff(failures int, err error) bool {
-	delay := j.cfg.RetryMin << min(failures-1, 16)
-	if delay > j.cfg.RetryMax || delay <= 0 {
-		delay = j.cfg.RetryMax
-	}
-	msg := fmt.Sprintf("%v; retrying in %s", err, delay)
-	j.log.Warn("streaming-in interrupted", "reason", msg)
-	j.rep.Status(msg)
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-j.stop:
-		return false
-	case <-t.C:
-		return true
-	}
+	return sv.Start(ctx, j.startFFmpeg, watch, func() {
+		j.closeTracks()
+		close(j.done)
+	})
 }
 
 // closeTracks closes every track (their importers' links end).

@@ -1,7 +1,7 @@
 package out
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -17,81 +17,18 @@ import (
 // pollInterval paces readiness and health checks.
 const pollInterval = 100 * time.Millisecond
 
-// outcome is why a running ffmpeg stopped being watched.
-type outcome int
-
-const (
-	outStopped    outcome = iota // Stop was called
-	outRestart                   // a source switch
-	outExited                    // ffmpeg exited on its own
-	outSourceGone                // a media link ended
-)
-
-// supervise runs ffmpeg until the job stops or fails for good. The first attempt's result
-// goes to first; later failures are retried with backoff and reported.
-func (j *Job) supervise(first chan<- error) {
-	defer close(j.done)
-	defer j.cleanup()
-	started, failures := false, 0
-	for {
-		proc, err := j.startFFmpeg()
-		if err == nil {
-			if !started {
-				first <- nil
-			} else if failures > 0 {
-				j.rep.Status("")
-				j.log.Info("streaming-out resumed")
-			}
-			started, failures = true, 0
-			var why outcome
-			why, err = j.watch(proc)
-			switch why {
-			case outStopped:
-				return
-			case outRestart:
-				continue
-			case outSourceGone:
-				j.rep.Failed(err.Error())
-				return
-			}
-		}
-		if errors.Is(err, ErrStopped) {
-			if !started {
-				first <- err
-			}
-			return
-		}
-		if !started {
-			first <- err
-			return
-		}
-		if failures++; failures > j.cfg.MaxRetries {
-			j.rep.Failed(fmt.Sprintf("%v (gave up after %d restarts)", err, j.cfg.MaxRetries))
-			return
-		}
-		if !j.backoff(failures, err) {
-			return
-		}
-	}
-}
-
-// backoff reports the failure and waits before the next attempt; false means stopped.
-func (j *Job) backoff(failures int, err error) bool {
-	delay := j.cfg.RetryMin << min(failures-1, 16)
-	if delay > j.cfg.RetryMax || delay <= 0 {
-		delay = j.cfg.RetryMax
-	}
-	msg := fmt.Sprintf("%v; retrying in %s", err, delay)
-	j.log.Warn("streaming-out interrupted", "reason", msg)
-	j.rep.Status(msg)
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-j.stop:
-		return false
-	case <-t.C:
-		return true
-	}
+// supervise runs ffmpeg in the background until the job stops or fails for good, and
+// returns the first attempt's result (or ctx's error); later failures are retried with
+// backoff and reported, a source switch restarts ffmpeg at once and an ended source fails
+// the job. When it is over the job is cleaned up and Done is closed.
+func (j *Job) supervise(ctx context.Context) error {
+	sv := ffmpeg.Supervisor{Name: "streaming-out", RetryMin: j.cfg.RetryMin, RetryMax: j.cfg.RetryMax,
+		MaxRetries: j.cfg.MaxRetries, Retries: "restarts", Stopped: ErrStopped, Stop: j.stop,
+		Status: j.rep.Status, Failed: j.rep.Failed, Log: j.log}
+	return sv.Start(ctx, j.startFFmpeg, j.watch, func() {
+		j.cleanup()
+		close(j.done)
+	})
 }
 
 // cleanup closes the links and removes the work directory once ffmpeg is gone.
@@ -219,7 +156,7 @@ func (j *Job) awaitReady(proc *ffmpeg.Process, feeds []*feed, opened <-chan stru
 
 // watch follows a running ffmpeg until something ends it, reporting sources that fall
 // silent (and recover) meanwhile.
-func (j *Job) watch(proc *ffmpeg.Process) (outcome, error) {
+func (j *Job) watch(proc *ffmpeg.Process) (ffmpeg.Outcome, error) {
 	feeds := j.snapshot()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -228,19 +165,19 @@ func (j *Job) watch(proc *ffmpeg.Process) (outcome, error) {
 		select {
 		case <-j.stop:
 			j.kill(proc, feeds)
-			return outStopped, ErrStopped
+			return ffmpeg.Stopped, ErrStopped
 		case <-j.restart:
 			j.kill(proc, feeds)
-			return outRestart, nil
+			return ffmpeg.Restart, nil
 		case <-proc.Done():
 			j.kill(proc, feeds)
-			return outExited, fmt.Errorf("%w: ffmpeg exited: %s", ErrFFmpeg, proc.ExitReason())
+			return ffmpeg.Exited, fmt.Errorf("%w: ffmpeg exited: %s", ErrFFmpeg, proc.ExitReason())
 		case <-tick.C:
 		}
 		for _, f := range feeds {
 			if isClosed(f.link.Done()) && !f.retired.Load() {
 				j.kill(proc, feeds)
-				return outSourceGone, fmt.Errorf("source %s ended", f.source.TrackID)
+				return ffmpeg.Fatal, fmt.Errorf("source %s ended", f.source.TrackID)
 			}
 		}
 		if f := idleFeed(feeds, j.cfg.NoMediaTimeout, time.Time{}); (f != nil) != silent {

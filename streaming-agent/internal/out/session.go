@@ -73,17 +73,11 @@ func (j *Job) Start(ctx context.Context) error {
 	j.mu.Lock()
 	j.dir = dir
 	j.mu.Unlock()
-	first := make(chan error, 1)
-	go j.supervise(first)
-	select {
-	case err = <-first:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if err != nil {
+	if err := j.supervise(ctx); err != nil {
 		j.Stop()
+		return err
 	}
-	return err
+	return nil
 }
 
 // importAll imports the requested kinds; on failure it closes what it imported.
