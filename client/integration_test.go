@@ -1,22 +1,14 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,57 +17,18 @@ import (
 	"github.com/conclave-rtc/conclave/common/ids"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/internal/allinone"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 	"github.com/pion/webrtc/v4"
 )
 
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// restClient signs management API requests with MAuth (owt-protocol.md §2.4).
-type restClient struct{ base, service, key string }
-
-func (r restClient) do(t *testing.T, method, path string, body any) []byte {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, r.base+path, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	nonce := make([]byte, 8)
-	_, _ = rand.Read(nonce)
-	cnonce := hex.EncodeToString(nonce)
-	m := hmac.New(sha256.New, []byte(r.key))
-	m.Write([]byte(ts + "," + cnonce))
-	sig := base64.StdEncoding.EncodeToString([]byte(hex.EncodeToString(m.Sum(nil))))
-	req.Header.Set("Authorization", fmt.Sprintf("MAuth realm=http://marte3.dit.upm.es,mauth_signature_method=HMAC_SHA256,mauth_serviceid=%s,mauth_cnonce=%s,mauth_timestamp=%s,mauth_signature=%s", r.service, cnonce, ts, sig))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
-	}
-	return out
-}
-
-// startAllInOne runs Conclave in-process on loopback ports and returns its REST client.
-func startAllInOne(t *testing.T) restClient {
+// startAllInOne runs Conclave in-process on loopback ports and returns its REST client
+// (the super service).
+func startAllInOne(t *testing.T) e2eutil.RESTClient {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	cfg.Management.Listen = fmt.Sprintf("127.0.0.1:%d", loopbackPort(t))
-	cfg.Portal.Listen = fmt.Sprintf("127.0.0.1:%d", loopbackPort(t))
+	cfg.Management.Listen = fmt.Sprintf("127.0.0.1:%d", e2eutil.FreePort(t))
+	cfg.Portal.Listen = fmt.Sprintf("127.0.0.1:%d", e2eutil.FreePort(t))
 	cfg.WebRTC.Interfaces = []string{"lo"}
 	cfg.WebRTC.IncludeLoopback = true
 	cfg.WebRTC.MediaLinkListen = "127.0.0.1:0"
@@ -99,26 +52,15 @@ func startAllInOne(t *testing.T) restClient {
 		}
 	})
 	base := "http://" + cfg.Management.Listen
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
+	e2eutil.WaitUntil(t, "management API", 30*time.Second, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("all-in-one exited: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("management API not ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return restClient{base: base, service: cfg.SuperService.ID, key: cfg.SuperService.Key}
+		return e2eutil.HTTPOK(base + "/healthz")
+	})
+	return e2eutil.RESTClient{Base: base, ServiceID: cfg.SuperService.ID, Key: cfg.SuperService.Key}
 }
 
 // joinWhenReady retries a join (with a fresh token) while the portal reports it is still
@@ -144,11 +86,11 @@ func TestClientIntegrationPublishSubscribe(t *testing.T) {
 	var room struct {
 		ID string `json:"_id"`
 	}
-	if err := json.Unmarshal(api.do(t, "POST", "/v1/rooms", map[string]any{"name": "client-it"}), &room); err != nil || room.ID == "" {
+	if err := json.Unmarshal(e2eutil.Must(t, api.Do(t, "POST", "/v1/rooms", map[string]any{"name": "client-it"}), http.StatusOK).Body, &room); err != nil || room.ID == "" {
 		t.Fatalf("room: %v", err)
 	}
 	token := func(user string) string {
-		return string(api.do(t, "POST", "/v1/rooms/"+room.ID+"/tokens", map[string]string{"user": user, "role": "presenter"}))
+		return string(e2eutil.Must(t, api.Do(t, "POST", "/v1/rooms/"+room.ID+"/tokens", map[string]string{"user": user, "role": "presenter"}), http.StatusOK).Body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -18,10 +18,10 @@ func TestE2ELoadTool(t *testing.T) {
 	srv := startRealtimeAllInOne(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t, "conclave"), "load",
-		"-api", srv.api.base, "-service", srv.api.serviceID, "-key", srv.api.key,
+	cmd := exec.CommandContext(ctx, bins.Path(t, "conclave"), "load",
+		"-api", srv.api.Base, "-service", srv.api.ServiceID, "-key", srv.api.Key,
 		"-rooms", "1", "-publishers", "1", "-subscribers", "2", "-duration", "5s", "-warmup", "1s",
-		"-server-pid", strconv.Itoa(srv.proc.cmd.Process.Pid), "-json")
+		"-server-pid", strconv.Itoa(srv.proc.PID()), "-json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -27,6 +27,8 @@ import (
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -41,9 +43,9 @@ type measureRoom struct {
 func startMeasureRoom(ctx context.Context, t *testing.T) measureRoom {
 	t.Helper()
 	srv := startRealtimeAllInOne(t)
-	roomID := createRoom(t, srv.api, "measure")
-	pubc, _ := joinReady(ctx, t, func() string { return newToken(t, srv.api, roomID, "publisher", "presenter", "") }, loopbackClient)
-	pub, err := pubc.Publish(ctx, clipTracks(t, webrtc.MimeTypeVP8), rtc.PublishOptions{})
+	roomID := srv.api.CreateRoom(t, "measure")
+	pubc, _ := participant.JoinReady(ctx, t, func() string { return srv.api.MustToken(t, roomID, "publisher", "presenter", "") }, loopbackClient)
+	pub, err := pubc.Publish(ctx, participant.ClipTracks(t, webrtc.MimeTypeVP8), rtc.PublishOptions{})
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -64,7 +66,7 @@ func startMeasureRoom(ctx context.Context, t *testing.T) measureRoom {
 // token creates a subscriber's token.
 func (m measureRoom) token(t *testing.T, user string) string {
 	t.Helper()
-	return newToken(t, m.srv.api, m.roomID, user, "presenter", "")
+	return m.srv.api.MustToken(t, m.roomID, user, "presenter", "")
 }
 
 // joinPhases are the times from "token in hand" to the end of each step of a subscriber's
@@ -137,8 +139,8 @@ func leave(clients []*rtc.Client) {
 }
 
 func TestE2EMeasureJoinLatency(t *testing.T) {
-	n := envInt(t, "CONCLAVE_MEASURE_JOINS", 5)
-	batch := envInt(t, "CONCLAVE_MEASURE_CONCURRENT", max(1, n/2))
+	n := e2eutil.EnvInt(t, "CONCLAVE_MEASURE_JOINS", 5)
+	batch := e2eutil.EnvInt(t, "CONCLAVE_MEASURE_CONCURRENT", max(1, n/2))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	room := startMeasureRoom(ctx, t)
@@ -192,7 +194,7 @@ func TestE2EMeasureJoinLatency(t *testing.T) {
 	}
 	t.Logf("join latency: from token in hand to the end of each step (race detector: %v)\n%s"+
 		"wall time: sequential loop %s (incl. random arrival delays and leaves), concurrent batch %s, its leave %s",
-		raceEnabled, latencyTable([]latencyRun{{"sequential", seq}, {fmt.Sprintf("concurrent (batch %d)", batch), ok}}),
+		e2eutil.RaceEnabled, latencyTable([]latencyRun{{"sequential", seq}, {fmt.Sprintf("concurrent (batch %d)", batch), ok}}),
 		seqWall.Round(time.Millisecond), concWall.Round(time.Millisecond), leaveWall.Round(time.Millisecond))
 }
 
@@ -343,12 +345,12 @@ func startCountingSubscriber(ctx context.Context, token, streamID string, pc *pa
 }
 
 func TestE2EMeasureForwardingCPU(t *testing.T) {
-	subs := envInt(t, "CONCLAVE_MEASURE_SUBSCRIBERS", 3)
-	secs := envInt(t, "CONCLAVE_MEASURE_SECONDS", 3)
+	subs := e2eutil.EnvInt(t, "CONCLAVE_MEASURE_SUBSCRIBERS", 3)
+	secs := e2eutil.EnvInt(t, "CONCLAVE_MEASURE_SECONDS", 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	room := startMeasureRoom(ctx, t)
-	pid, ticks := room.srv.proc.cmd.Process.Pid, clockTicks()
+	pid, ticks := room.srv.proc.PID(), clockTicks()
 	var pc packetCounter
 
 	// Baseline: the publisher alone (ingest, RTCP, signaling keep-alives).
@@ -382,7 +384,7 @@ func TestE2EMeasureForwardingCPU(t *testing.T) {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "1 publisher (VP8+Opus clips) → %d subscribers, %s windows; server = conclave all-in-one (race detector: %v); CLK_TCK %d\n",
-		subs, fwd.wall.Round(time.Millisecond), raceEnabled, ticks)
+		subs, fwd.wall.Round(time.Millisecond), e2eutil.RaceEnabled, ticks)
 	fmt.Fprintf(&b, "%-26s %10s %10s %10s %9s %8s\n", "window", "packets", "pkt/s", "Mbit/s", "CPU-s", "CPU %")
 	for _, w := range []struct {
 		name string

@@ -12,6 +12,8 @@ import (
 
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 )
 
 // mixInput is one publisher of the mixing test: a solid colour and a tone.
@@ -82,20 +84,20 @@ func TestE2EMixing(t *testing.T) {
 	srv := startRealtimeAllInOne(t)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("--- output of conclave ---\n%s", srv.proc.out.String())
+			t.Logf("--- output of conclave ---\n%s", srv.proc.Output())
 		}
 	})
-	room := createRoom(t, srv.api, "mixing")
+	room := srv.api.CreateRoom(t, "mixing")
 	mixedID := room + "-common"
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 
-	ev := newRecorder()
+	ev := participant.NewRecorder()
 	opts := loopbackClient
-	opts.Events = ev.events()
-	x, info := joinReady(ctx, t, func() string { return newToken(t, srv.api, room, "xavier", "presenter", "") }, opts)
+	opts.Events = ev.Events()
+	x, info := participant.JoinReady(ctx, t, func() string { return srv.api.MustToken(t, room, "xavier", "presenter", "") }, opts)
 	if !slices.ContainsFunc(info.Room.Streams, func(s protocol.StreamInfo) bool { return s.ID == mixedID && s.Type == "mixed" }) {
-		ev.wait(ctx, t, "mixed stream "+mixedID, streamEvent("add", mixedID))
+		ev.Wait(ctx, t, "mixed stream "+mixedID, participant.StreamEvent("add", mixedID))
 	}
 
 	inputs := []*mixInput{
@@ -104,13 +106,13 @@ func TestE2EMixing(t *testing.T) {
 		{user: "blue", colour: "blue", rgb: rgb{0, 0, 255}, hz: 880},
 	}
 	for _, in := range inputs {
-		in.client, _ = joinReady(ctx, t, func() string { return newToken(t, srv.api, room, in.user, "presenter", "") }, loopbackClient)
+		in.client, _ = participant.JoinReady(ctx, t, func() string { return srv.api.MustToken(t, room, in.user, "presenter", "") }, loopbackClient)
 		pub, err := in.client.Publish(ctx, colourTracks(t, in.colour, int(in.hz)), rtc.PublishOptions{})
 		if err != nil {
 			t.Fatalf("%s publish: %v", in.user, err)
 		}
 		in.pub = pub
-		ev.wait(ctx, t, "stream add of "+in.user, streamEvent("add", pub.ID()))
+		ev.Wait(ctx, t, "stream add of "+in.user, participant.StreamEvent("add", pub.ID()))
 		if _, err := in.client.StreamControl(ctx, pub.ID(), "mix", "common"); err != nil {
 			t.Fatalf("%s mix: %v", in.user, err)
 		}
@@ -174,7 +176,7 @@ func TestE2EMixing(t *testing.T) {
 
 // waitLayout waits until the mixed stream's layout (login/add info, then video.layout
 // updates) satisfies ok.
-func waitLayout(ctx context.Context, t *testing.T, x *rtc.Client, ev *recorder, mixedID string, ok func([]layoutEntry) bool) []layoutEntry {
+func waitLayout(ctx context.Context, t *testing.T, x *rtc.Client, ev *participant.Recorder, mixedID string, ok func([]layoutEntry) bool) []layoutEntry {
 	t.Helper()
 	for {
 		if s, found := x.Stream(mixedID); found {
@@ -183,9 +185,7 @@ func waitLayout(ctx context.Context, t *testing.T, x *rtc.Client, ev *recorder, 
 			}
 		}
 		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		ev.mu.Lock()
-		more := ev.more
-		ev.mu.Unlock()
+		more := ev.Changed()
 		select {
 		case <-more:
 		case <-wctx.Done():
@@ -231,35 +231,35 @@ func checkMixedRecording(ctx context.Context, t *testing.T, srv rtServer, room, 
 	time.Sleep(3 * time.Second)
 	var sp span
 	s.stopRecording(t, rec.ID, file, &sp)
-	p := probeFile(t, file)
-	if p.codecs["video"] != "vp8" || p.codecs["audio"] != "opus" {
-		t.Fatalf("recorded mixed stream: %v, want vp8 + opus", p.codecs)
+	p := e2eutil.Probe(t, file)
+	if p.Codecs()["video"] != "vp8" || p.Codecs()["audio"] != "opus" {
+		t.Fatalf("recorded mixed stream: %v, want vp8 + opus", p.Codecs())
 	}
-	t.Logf("recording of the mixed stream: %v, %s", p.codecs, p.duration)
+	t.Logf("recording of the mixed stream: %v, %s", p.Codecs(), p.Duration)
 	checkRegions(t, file, layout, inputs, 640, 480)
 }
 
 // checkMixedStreamingOut pushes the mixed stream to nginx-rtmp, probes what it recorded and
 // checks the regions of its last picture.
 func checkMixedStreamingOut(t *testing.T, srv rtServer, room, mixedID string, layout []layoutEntry, inputs []*mixInput) {
-	s := &sessionsRoom{api: srv.api, proc: srv.proc, room: room, rtmp: startRTMPServer(t)}
-	out := s.addSession(t, "streaming-outs", map[string]any{"protocol": "rtmp", "url": s.rtmp.url("mixed"),
+	s := &sessionsRoom{api: srv.api, proc: srv.proc, room: room, rtmp: e2eutil.StartRTMP(t)}
+	out := s.addSession(t, "streaming-outs", map[string]any{"protocol": "rtmp", "url": s.rtmp.URL("mixed"),
 		"media": avFrom(mixedID, mixedID)})
 	time.Sleep(4 * time.Second)
-	must(t, s.api.do(t, "DELETE", s.path("v1", "streaming-outs/"+out.ID), nil), http.StatusOK)
-	p := probeRecorded(t, s.rtmp.recorded("mixed"))
-	if p.codecs["video"] != "h264" || p.codecs["audio"] != "aac" {
-		t.Fatalf("streamed mixed flv: %v, want h264 + aac", p.codecs)
+	e2eutil.Must(t, s.api.Do(t, "DELETE", s.path("v1", "streaming-outs/"+out.ID), nil), http.StatusOK)
+	p := probeRecorded(t, s.rtmp.Recorded("mixed"))
+	if p.Codecs()["video"] != "h264" || p.Codecs()["audio"] != "aac" {
+		t.Fatalf("streamed mixed flv: %v, want h264 + aac", p.Codecs())
 	}
-	t.Logf("RTMP of the mixed stream: %v, %s", p.codecs, p.duration)
-	checkRegions(t, s.rtmp.recorded("mixed"), layout, inputs, 640, 480)
+	t.Logf("RTMP of the mixed stream: %v, %s", p.Codecs(), p.Duration)
+	checkRegions(t, s.rtmp.Recorded("mixed"), layout, inputs, 640, 480)
 }
 
 // checkMixBadInput checks the errors of layout and view operations.
 func checkMixBadInput(ctx context.Context, t *testing.T, srv rtServer, x *rtc.Client, room, mixedID, forward string) {
 	path := "/v1/rooms/" + room + "/streams/"
-	patch := func(id string, ops ...map[string]any) response {
-		return srv.api.do(t, "PATCH", path+id, ops)
+	patch := func(id string, ops ...map[string]any) e2eutil.Response {
+		return srv.api.Do(t, "PATCH", path+id, ops)
 	}
 	region := func(id, left string) map[string]any {
 		return map[string]any{"id": id, "shape": "rectangle",
@@ -267,7 +267,7 @@ func checkMixBadInput(ctx context.Context, t *testing.T, srv rtServer, x *rtc.Cl
 	}
 	cases := []struct {
 		name string
-		r    response
+		r    e2eutil.Response
 	}{
 		{"region outside the picture", patch(mixedID, map[string]any{"op": "replace", "path": "/info/layout",
 			"value": []map[string]any{{"stream": forward, "region": region("1", "2")}}})},
@@ -280,7 +280,7 @@ func checkMixBadInput(ctx context.Context, t *testing.T, srv rtServer, x *rtc.Cl
 			"value": []map[string]any{{"region": region("1", "0")}}})},
 	}
 	for _, c := range cases {
-		if c.r.Status < 400 || c.r.errorCode() == 0 {
+		if c.r.Status < 400 || c.r.ErrorCode() == 0 {
 			t.Errorf("%s: answered %d %s, want an OWT error", c.name, c.r.Status, c.r.Body)
 		} else {
 			t.Logf("%s: %d %s", c.name, c.r.Status, c.r.Body)

@@ -18,6 +18,7 @@ import (
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/ivfwriter"
@@ -89,7 +90,7 @@ func colourTracks(t *testing.T, colour string, hz int) []webrtc.TrackLocal {
 		wg.Go(func() { _ = src.Run(ctx) })
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return []webrtc.TrackLocal{a, keyframeClip{TrackLocalStaticSample: v, src: vsrc}}
+	return []webrtc.TrackLocal{a, participant.KeyframeClip{TrackLocalStaticSample: v, Source: vsrc}}
 }
 
 // capture is what a subscriber received of a stream, written to files.

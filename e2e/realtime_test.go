@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,9 +12,10 @@ import (
 	"time"
 
 	rtc "github.com/conclave-rtc/conclave/client"
-	"github.com/conclave-rtc/conclave/common/ids"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/common/testutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -25,29 +24,29 @@ import (
 // operator's drop.
 func TestE2ERealtimeAllInOne(t *testing.T) {
 	srv := startRealtimeAllInOne(t)
-	roomID := createRoom(t, srv.api, "realtime")
+	roomID := srv.api.CreateRoom(t, "realtime")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	evB := newRecorder()
+	evB := participant.NewRecorder()
 	optsB := loopbackClient
-	optsB.Events = evB.events()
-	b, _ := joinReady(ctx, t, func() string { return newToken(t, srv.api, roomID, "bob", "presenter", "") }, optsB)
-	evA := newRecorder()
+	optsB.Events = evB.Events()
+	b, _ := participant.JoinReady(ctx, t, func() string { return srv.api.MustToken(t, roomID, "bob", "presenter", "") }, optsB)
+	evA := participant.NewRecorder()
 	optsA := loopbackClient
-	optsA.Events = evA.events()
-	a, infoA := joinReady(ctx, t, func() string { return newToken(t, srv.api, roomID, "alice", "presenter", "") }, optsA)
-	evB.wait(ctx, t, "participant join of alice", func(v any) bool {
+	optsA.Events = evA.Events()
+	a, infoA := participant.JoinReady(ctx, t, func() string { return srv.api.MustToken(t, roomID, "alice", "presenter", "") }, optsA)
+	evB.Wait(ctx, t, "participant join of alice", func(v any) bool {
 		ev, ok := v.(protocol.ParticipantEvent)
 		p, _ := ev.Data.(protocol.ParticipantInfo)
 		return ok && ev.Action == "join" && p.ID == infoA.ID && p.User == "alice" && p.Role == "presenter"
 	})
 
-	pubA, err := a.Publish(ctx, clipTracks(t, webrtc.MimeTypeVP8), rtc.PublishOptions{})
+	pubA, err := a.Publish(ctx, participant.ClipTracks(t, webrtc.MimeTypeVP8), rtc.PublishOptions{})
 	if err != nil {
 		t.Fatalf("alice publish: %v", err)
 	}
-	streamA := evB.wait(ctx, t, "stream add of alice", streamEvent("add", pubA.ID())).(protocol.StreamEvent).Data.(protocol.StreamInfo)
+	streamA := evB.Wait(ctx, t, "stream add of alice", participant.StreamEvent("add", pubA.ID())).(protocol.StreamEvent).Data.(protocol.StreamInfo)
 	_, countA := subscribeCounted(ctx, t, b, streamA)
 	countA.wait(ctx, t, webrtc.MimeTypeVP8, 30)
 	countA.wait(ctx, t, webrtc.MimeTypeOpus, 50)
@@ -57,19 +56,19 @@ func TestE2ERealtimeAllInOne(t *testing.T) {
 	checkLiveREST(t, srv.api, roomID, infoA.ID, b.ID(), pubA.ID())
 
 	// A third participant publishes H.264.
-	c, _ := joinReady(ctx, t, func() string { return newToken(t, srv.api, roomID, "carol", "presenter", "") }, loopbackClient)
-	pubC, err := c.Publish(ctx, clipTracks(t, webrtc.MimeTypeH264), rtc.PublishOptions{})
+	c, _ := participant.JoinReady(ctx, t, func() string { return srv.api.MustToken(t, roomID, "carol", "presenter", "") }, loopbackClient)
+	pubC, err := c.Publish(ctx, participant.ClipTracks(t, webrtc.MimeTypeH264), rtc.PublishOptions{})
 	if err != nil {
 		t.Fatalf("carol publish H.264: %v", err)
 	}
-	streamC := evB.wait(ctx, t, "stream add of carol", streamEvent("add", pubC.ID())).(protocol.StreamEvent).Data.(protocol.StreamInfo)
+	streamC := evB.Wait(ctx, t, "stream add of carol", participant.StreamEvent("add", pubC.ID())).(protocol.StreamEvent).Data.(protocol.StreamInfo)
 	_, countC := subscribeCounted(ctx, t, b, streamC)
 	countC.wait(ctx, t, webrtc.MimeTypeH264, 30)
 	countC.wait(ctx, t, webrtc.MimeTypeOpus, 50)
 
 	// The operator drops alice.
-	must(t, srv.api.do(t, "DELETE", "/v1/rooms/"+roomID+"/participants/"+infoA.ID, nil), http.StatusOK)
-	evA.wait(ctx, t, "drop", func(v any) bool { return v == dropEvent{} })
+	e2eutil.Must(t, srv.api.Do(t, "DELETE", "/v1/rooms/"+roomID+"/participants/"+infoA.ID, nil), http.StatusOK)
+	evA.Wait(ctx, t, "drop", func(v any) bool { return v == participant.DropEvent{} })
 	select {
 	case <-a.Done():
 		if !errors.Is(a.Err(), rtc.ErrDropped) {
@@ -78,43 +77,43 @@ func TestE2ERealtimeAllInOne(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("alice's client did not close after the drop")
 	}
-	evB.wait(ctx, t, "participant leave of alice", func(v any) bool {
+	evB.Wait(ctx, t, "participant leave of alice", func(v any) bool {
 		ev, ok := v.(protocol.ParticipantEvent)
 		return ok && ev.Action == "leave" && ev.Data == infoA.ID
 	})
-	evB.wait(ctx, t, "stream remove of alice's stream", streamEvent("remove", pubA.ID()))
+	evB.Wait(ctx, t, "stream remove of alice's stream", participant.StreamEvent("remove", pubA.ID()))
 
 	for _, cl := range []*rtc.Client{c, b} {
 		if err := cl.Leave(ctx); err != nil {
 			t.Errorf("leave: %v", err)
 		}
 	}
-	pollREST(t, srv.api, "/v1/rooms/"+roomID+"/participants", 20*time.Second, func(r response) bool {
+	pollREST(t, srv.api, "/v1/rooms/"+roomID+"/participants", 20*time.Second, func(r e2eutil.Response) bool {
 		return r.Status == http.StatusOK && strings.TrimSpace(string(r.Body)) == "[]"
 	})
 }
 
 // checkMute pauses and resumes the publication's video and waits for the status updates.
-func checkMute(ctx context.Context, t *testing.T, pub *rtc.Publication, ev *recorder) {
+func checkMute(ctx context.Context, t *testing.T, pub *rtc.Publication, ev *participant.Recorder) {
 	t.Helper()
 	if err := pub.Mute(ctx, "video"); err != nil {
 		t.Fatalf("mute: %v", err)
 	}
-	ev.wait(ctx, t, "video.status inactive", statusUpdate(pub.ID(), "video.status", "inactive"))
+	ev.Wait(ctx, t, "video.status inactive", participant.StatusUpdate(pub.ID(), "video.status", "inactive"))
 	if err := pub.Unmute(ctx, "video"); err != nil {
 		t.Fatalf("unmute: %v", err)
 	}
-	ev.wait(ctx, t, "video.status active", statusUpdate(pub.ID(), "video.status", "active"))
+	ev.Wait(ctx, t, "video.status active", participant.StatusUpdate(pub.ID(), "video.status", "active"))
 }
 
 // checkText sends a broadcast and a private message from a to b.
-func checkText(ctx context.Context, t *testing.T, a *rtc.Client, bID string, ev *recorder) {
+func checkText(ctx context.Context, t *testing.T, a *rtc.Client, bID string, ev *participant.Recorder) {
 	t.Helper()
 	for _, to := range []struct{ dest, seen, msg string }{{"all", "all", "hello all"}, {bID, "me", "hello bob"}} {
 		if err := a.Send(ctx, to.dest, to.msg); err != nil {
 			t.Fatalf("send to %s: %v", to.dest, err)
 		}
-		ev.wait(ctx, t, "text to "+to.seen, func(v any) bool {
+		ev.Wait(ctx, t, "text to "+to.seen, func(v any) bool {
 			m, ok := v.(protocol.TextEvent)
 			return ok && m == protocol.TextEvent{From: a.ID(), To: to.seen, Message: to.msg}
 		})
@@ -154,10 +153,10 @@ type restStreamJSON struct {
 
 // checkLiveREST checks the participants and streams resources of a room where a (who
 // publishes stream) and b are.
-func checkLiveREST(t *testing.T, api client, roomID, aID, bID, stream string) {
+func checkLiveREST(t *testing.T, api e2eutil.RESTClient, roomID, aID, bID, stream string) {
 	t.Helper()
 	var parts []restParticipant
-	must(t, api.do(t, "GET", "/v1/rooms/"+roomID+"/participants", nil), http.StatusOK).decode(t, &parts)
+	e2eutil.Must(t, api.Do(t, "GET", "/v1/rooms/"+roomID+"/participants", nil), http.StatusOK).Decode(t, &parts)
 	slices.SortFunc(parts, func(x, y restParticipant) int { return strings.Compare(x.User, y.User) })
 	all := protocol.AV{Audio: true, Video: true}
 	want := []restParticipant{
@@ -168,20 +167,20 @@ func checkLiveREST(t *testing.T, api client, roomID, aID, bID, stream string) {
 		t.Fatalf("participants %+v, want %+v", parts, want)
 	}
 	var one restParticipant
-	must(t, api.do(t, "GET", "/v1/rooms/"+roomID+"/participants/"+aID, nil), http.StatusOK).decode(t, &one)
+	e2eutil.Must(t, api.Do(t, "GET", "/v1/rooms/"+roomID+"/participants/"+aID, nil), http.StatusOK).Decode(t, &one)
 	if one != want[0] {
 		t.Fatalf("participant %+v, want %+v", one, want[0])
 	}
 
 	var streams []restStreamJSON
-	must(t, api.do(t, "GET", "/v1/rooms/"+roomID+"/streams", nil), http.StatusOK).decode(t, &streams)
+	e2eutil.Must(t, api.Do(t, "GET", "/v1/rooms/"+roomID+"/streams", nil), http.StatusOK).Decode(t, &streams)
 	i := slices.IndexFunc(streams, func(s restStreamJSON) bool { return s.ID == stream })
 	if i < 0 {
 		t.Fatalf("stream %s not listed: %+v", stream, streams)
 	}
 	checkRESTStream(t, streams[i], aID)
 	var got restStreamJSON
-	must(t, api.do(t, "GET", "/v1/rooms/"+roomID+"/streams/"+stream, nil), http.StatusOK).decode(t, &got)
+	e2eutil.Must(t, api.Do(t, "GET", "/v1/rooms/"+roomID+"/streams/"+stream, nil), http.StatusOK).Decode(t, &got)
 	if got.ID != stream {
 		t.Fatalf("GET stream answered %+v", got)
 	}
@@ -209,57 +208,48 @@ func checkRESTStream(t *testing.T, s restStreamJSON, owner string) {
 // agents' authenticated media link.
 func TestE2ERealtimeDistributed(t *testing.T) {
 	amqpURL, mongoURI := testutil.AMQPURL(t), testutil.MongoURI(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	superID, superKey := ids.ObjectID(), ids.RandomHex(32)
-	portalHost := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	common := []string{
-		"CONCLAVE_BUS_URL=" + amqpURL,
-		"CONCLAVE_BUS_PREFIX=" + testutil.UniqueName("e2ert") + ".",
-		"CONCLAVE_MONGO_URI=" + mongoURI,
-		"CONCLAVE_MONGO_DATABASE=" + testutil.UniqueName("conclave_e2ert_"),
-		"CONCLAVE_CLUSTER_KEY=" + base64.StdEncoding.EncodeToString(key),
-		"CONCLAVE_SUPER_SERVICE_ID=" + superID,
-		"CONCLAVE_SUPER_SERVICE_KEY=" + superKey,
-		"CONCLAVE_PORTAL_LISTEN=" + portalHost,
-		"CONCLAVE_PORTAL_PUBLIC_HOST=" + portalHost,
-		"CONCLAVE_DATA_DIR=" + t.TempDir(),
-		"CONCLAVE_CONFIG=" + withConfigFile(t, loopbackWebRTC),
-	}
-	conf := start(t, binary(t, "conference-agent"), common...)
-	portal := start(t, binary(t, "portal"), common...)
-	agents := map[string]*proc{}
+	cluster := e2eutil.NewCluster(amqpURL, mongoURI, "e2ert")
+	portalHost := fmt.Sprintf("127.0.0.1:%d", e2eutil.FreePort(t))
+	common := append(cluster.Env,
+		"CONCLAVE_PORTAL_LISTEN="+portalHost,
+		"CONCLAVE_PORTAL_PUBLIC_HOST="+portalHost,
+		"CONCLAVE_DATA_DIR="+t.TempDir(),
+		"CONCLAVE_CONFIG="+e2eutil.WriteConfig(t, e2eutil.LoopbackWebRTCConfig),
+	)
+	conf := e2eutil.Start(t, bins.Path(t, "conference-agent"), nil, common...)
+	portal := e2eutil.Start(t, bins.Path(t, "portal"), nil, common...)
+	agents := map[string]*e2eutil.Proc{}
 	udpPorts := map[string]int{}
 	for _, isp := range []string{"isp-a", "isp-b"} {
-		udpPorts[isp] = freeUDPPort(t)
-		cfg := fmt.Sprintf("%s  isps: [%s]\n  udpPort: %d\n", loopbackWebRTC, isp, udpPorts[isp])
-		agents[isp] = start(t, binary(t, "webrtc-agent"), append(common, "CONCLAVE_CONFIG="+withConfigFile(t, cfg))...)
-		agents[isp].name = "webrtc-agent " + isp
+		udpPorts[isp] = e2eutil.FreeUDPPort(t)
+		cfg := fmt.Sprintf("%s  isps: [%s]\n  udpPort: %d\n", e2eutil.LoopbackWebRTCConfig, isp, udpPorts[isp])
+		agents[isp] = e2eutil.Start(t, bins.Path(t, "webrtc-agent"), nil, append(common, "CONCLAVE_CONFIG="+e2eutil.WriteConfig(t, cfg))...)
+		agents[isp].Name = "webrtc-agent " + isp
 	}
-	mport := freePort(t)
-	mapi := start(t, binary(t, "management-api"), append(common, fmt.Sprintf("CONCLAVE_MANAGEMENT_LISTEN=127.0.0.1:%d", mport))...)
+	mport := e2eutil.FreePort(t)
+	mapi := e2eutil.Start(t, bins.Path(t, "management-api"), nil, append(common, fmt.Sprintf("CONCLAVE_MANAGEMENT_LISTEN=127.0.0.1:%d", mport))...)
 	base := fmt.Sprintf("http://127.0.0.1:%d", mport)
 	stopTogether(t, mapi, portal, conf, agents["isp-a"], agents["isp-b"])
-	waitHTTP(t, mapi, base+"/readyz", 30*time.Second)
-	waitHTTP(t, portal, "http://"+portalHost+"/healthz", 30*time.Second)
-	waitOutput(t, conf, "webrtc agents known to the conference agent", 30*time.Second, func(out string) bool {
+	e2eutil.WaitHTTP(t, base+"/readyz", 30*time.Second, mapi)
+	e2eutil.WaitHTTP(t, "http://"+portalHost+"/healthz", 30*time.Second, portal)
+	conf.WaitOutput(t, "webrtc agents known to the conference agent", 30*time.Second, func(out string) bool {
 		return strings.Count(out, "purpose=webrtc") >= 2
 	})
-	api := client{base: base, serviceID: superID, key: superKey}
+	api := cluster.Client(base)
 
-	roomID := createRoom(t, api, "realtime-distributed")
+	roomID := api.CreateRoom(t, "realtime-distributed")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	evB := newRecorder()
+	evB := participant.NewRecorder()
 	optsB := loopbackClient
-	optsB.Events = evB.events()
-	b, _ := joinReady(ctx, t, func() string { return newToken(t, api, roomID, "bob", "presenter", "isp-b") }, optsB)
-	a, _ := joinReady(ctx, t, func() string { return newToken(t, api, roomID, "alice", "presenter", "isp-a") }, loopbackClient)
-	pub, err := a.Publish(ctx, clipTracks(t, webrtc.MimeTypeVP8), rtc.PublishOptions{})
+	optsB.Events = evB.Events()
+	b, _ := participant.JoinReady(ctx, t, func() string { return api.MustToken(t, roomID, "bob", "presenter", "isp-b") }, optsB)
+	a, _ := participant.JoinReady(ctx, t, func() string { return api.MustToken(t, roomID, "alice", "presenter", "isp-a") }, loopbackClient)
+	pub, err := a.Publish(ctx, participant.ClipTracks(t, webrtc.MimeTypeVP8), rtc.PublishOptions{})
 	if err != nil {
 		t.Fatalf("alice publish: %v", err)
 	}
-	stream := evB.wait(ctx, t, "stream add", streamEvent("add", pub.ID())).(protocol.StreamEvent).Data.(protocol.StreamInfo)
+	stream := evB.Wait(ctx, t, "stream add", participant.StreamEvent("add", pub.ID())).(protocol.StreamEvent).Data.(protocol.StreamInfo)
 	sub, counts := subscribeCounted(ctx, t, b, stream)
 	counts.wait(ctx, t, webrtc.MimeTypeVP8, 30)
 	counts.wait(ctx, t, webrtc.MimeTypeOpus, 50)
@@ -271,10 +261,10 @@ func TestE2ERealtimeDistributed(t *testing.T) {
 	imported := func(line string) bool {
 		return strings.Contains(line, `msg="track imported"`) && strings.Contains(line, " track="+pub.TransportID()+"-")
 	}
-	if n := countLines(agents["isp-b"].out.String(), imported); n != 2 {
+	if n := countLines(agents["isp-b"].Output(), imported); n != 2 {
 		t.Errorf("agent isp-b imported %d of alice's tracks, want 2", n)
 	}
-	if n := countLines(agents["isp-a"].out.String(), imported); n != 0 {
+	if n := countLines(agents["isp-a"].Output(), imported); n != 0 {
 		t.Errorf("agent isp-a imported %d of alice's own tracks", n)
 	}
 	for _, cl := range []*rtc.Client{a, b} {
@@ -297,23 +287,6 @@ func checkServedBy(t *testing.T, what string, pc *webrtc.PeerConnection, port in
 	}
 }
 
-// waitOutput polls a process's output until ok accepts it or the deadline passes.
-func waitOutput(t *testing.T, p *proc, what string, within time.Duration, ok func(string) bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok(p.out.String()) {
-		select {
-		case <-p.exited:
-			t.Fatalf("%s exited: %v\n%s", p.name, p.err, p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s\n%s", what, within, p.out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // countLines counts the lines of out that match.
 func countLines(out string, match func(string) bool) int {
 	n := 0
@@ -327,13 +300,13 @@ func countLines(out string, match func(string) bool) int {
 
 // stopTogether stops the processes in parallel when the test ends (before their own
 // cleanups, which then find them stopped), so a deployment's graceful drains overlap.
-func stopTogether(t *testing.T, procs ...*proc) {
+func stopTogether(t *testing.T, procs ...*e2eutil.Proc) {
 	t.Cleanup(func() {
 		var wg sync.WaitGroup
 		for _, p := range procs {
 			wg.Go(func() {
-				if err := p.stop(10 * time.Second); err != nil {
-					t.Errorf("%s: %v", p.name, err)
+				if err := p.Stop(10 * time.Second); err != nil {
+					t.Errorf("%s: %v", p.Name, err)
 				}
 			})
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/conclave-rtc/conclave/common/ids"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 )
 
 // roomJSON is the part of a room answer the scenario looks at.
@@ -28,14 +29,14 @@ type roomJSON struct {
 
 // exerciseREST runs the operator scenario of issue 2 against a running management API and
 // returns the tenant service's client and the id of one of its rooms that still exists.
-func exerciseREST(t *testing.T, super client, portalHost string) (client, string) {
+func exerciseREST(t *testing.T, super e2eutil.RESTClient, portalHost string) (e2eutil.RESTClient, string) {
 	t.Helper()
 	// Services: the super service creates a tenant.
 	var services []map[string]any
-	must(t, super.do(t, "GET", "/services", nil), http.StatusOK).decode(t, &services)
+	e2eutil.Must(t, super.Do(t, "GET", "/services", nil), http.StatusOK).Decode(t, &services)
 	svcKey := ids.RandomHex(24)
 	var created map[string]any
-	must(t, super.do(t, "POST", "/services", map[string]string{"name": "tenant-" + ids.RandomHex(4), "key": svcKey}), http.StatusOK).decode(t, &created)
+	e2eutil.Must(t, super.Do(t, "POST", "/services", map[string]string{"name": "tenant-" + ids.RandomHex(4), "key": svcKey}), http.StatusOK).Decode(t, &created)
 	svcID, _ := created["_id"].(string)
 	if !ids.IsObjectID(svcID) {
 		t.Fatalf("service answer without _id: %v", created)
@@ -43,13 +44,13 @@ func exerciseREST(t *testing.T, super client, portalHost string) (client, string
 	if _, leaked := created["key"]; leaked {
 		t.Fatalf("service answer leaks the key: %v", created)
 	}
-	svc := client{base: super.base, serviceID: svcID, key: svcKey}
-	mustError(t, svc.do(t, "GET", "/services", nil), http.StatusForbidden, 1102)
-	must(t, svc.do(t, "GET", "/services/"+svcID, nil), http.StatusOK)
+	svc := e2eutil.RESTClient{Base: super.Base, ServiceID: svcID, Key: svcKey}
+	e2eutil.MustError(t, svc.Do(t, "GET", "/services", nil), http.StatusForbidden, 1102)
+	e2eutil.Must(t, svc.Do(t, "GET", "/services/"+svcID, nil), http.StatusOK)
 
 	// Rooms: create with defaults, paginate in creation order, update, scope per service.
 	var first roomJSON
-	must(t, svc.do(t, "POST", "/v1/rooms", map[string]any{"name": "first"}), http.StatusOK).decode(t, &first)
+	e2eutil.Must(t, svc.Do(t, "POST", "/v1/rooms", map[string]any{"name": "first"}), http.StatusOK).Decode(t, &first)
 	if !ids.IsObjectID(first.ID) || first.VirtualID != first.ID || first.ParticipantLimit != -1 || first.InputLimit != -1 {
 		t.Fatalf("room defaults: %+v", first)
 	}
@@ -60,76 +61,76 @@ func exerciseREST(t *testing.T, super client, portalHost string) (client, string
 	for i := range 4 {
 		var r roomJSON
 		opts := map[string]any{"participantLimit": 10 + i}
-		must(t, svc.do(t, "POST", "/v1/rooms/", map[string]any{"name": "room", "options": opts}), http.StatusOK).decode(t, &r)
+		e2eutil.Must(t, svc.Do(t, "POST", "/v1/rooms/", map[string]any{"name": "room", "options": opts}), http.StatusOK).Decode(t, &r)
 		if r.ParticipantLimit != 10+i {
 			t.Fatalf("options not applied: %+v", r)
 		}
 		all = append(all, r.ID)
 	}
 	var page []roomJSON
-	must(t, svc.do(t, "GET", "/v1/rooms?page=2&per_page=2", nil), http.StatusOK).decode(t, &page)
+	e2eutil.Must(t, svc.Do(t, "GET", "/v1/rooms?page=2&per_page=2", nil), http.StatusOK).Decode(t, &page)
 	if got := []string{page[0].ID, page[1].ID}; len(page) != 2 || !reflect.DeepEqual(got, all[2:4]) {
 		t.Fatalf("page 2 = %v, want %v", page, all[2:4])
 	}
 	var list []roomJSON
-	must(t, svc.do(t, "GET", "/v1/rooms", nil), http.StatusOK).decode(t, &list)
+	e2eutil.Must(t, svc.Do(t, "GET", "/v1/rooms", nil), http.StatusOK).Decode(t, &list)
 	if len(list) != len(all) {
 		t.Fatalf("listed %d rooms, want %d", len(list), len(all))
 	}
 	var updated roomJSON
-	must(t, svc.do(t, "PUT", "/v1/rooms/"+first.ID, map[string]any{"participantLimit": 3}), http.StatusOK).decode(t, &updated)
+	e2eutil.Must(t, svc.Do(t, "PUT", "/v1/rooms/"+first.ID, map[string]any{"participantLimit": 3}), http.StatusOK).Decode(t, &updated)
 	if updated.ParticipantLimit != 3 || updated.Name != "first" {
 		t.Fatalf("PUT merged wrongly: %+v", updated)
 	}
 	var got roomJSON
-	must(t, svc.do(t, "GET", "/v1/rooms/"+first.ID+"/", nil), http.StatusOK).decode(t, &got)
+	e2eutil.Must(t, svc.Do(t, "GET", "/v1/rooms/"+first.ID+"/", nil), http.StatusOK).Decode(t, &got)
 	if got.ParticipantLimit != 3 {
 		t.Fatalf("update not stored: %+v", got)
 	}
-	mustError(t, super.do(t, "GET", "/v1/rooms/"+first.ID, nil), http.StatusNotFound, 1003)
-	mustError(t, super.do(t, "DELETE", "/v1/rooms/"+first.ID, nil), http.StatusNotFound, 1003)
+	e2eutil.MustError(t, super.Do(t, "GET", "/v1/rooms/"+first.ID, nil), http.StatusNotFound, 1003)
+	e2eutil.MustError(t, super.Do(t, "DELETE", "/v1/rooms/"+first.ID, nil), http.StatusNotFound, 1003)
 
 	// Authentication failures.
 	bad := svc
-	bad.key = "wrong"
-	mustError(t, bad.do(t, "GET", "/v1/rooms", nil), http.StatusUnauthorized, 1101)
-	mustError(t, svc.send(t, "GET", "/v1/rooms", nil, ""), http.StatusUnauthorized, 1101)
-	mustError(t, svc.send(t, "GET", "/v1/rooms", nil, "MAuth garbage"), http.StatusUnauthorized, 1101)
+	bad.Key = "wrong"
+	e2eutil.MustError(t, bad.Do(t, "GET", "/v1/rooms", nil), http.StatusUnauthorized, 1101)
+	e2eutil.MustError(t, svc.Send(t, "GET", "/v1/rooms", nil, ""), http.StatusUnauthorized, 1101)
+	e2eutil.MustError(t, svc.Send(t, "GET", "/v1/rooms", nil, "MAuth garbage"), http.StatusUnauthorized, 1101)
 
 	// Bad bodies never become 500s.
-	mustError(t, svc.do(t, "POST", "/v1/rooms", []byte(`{"name":`)), http.StatusBadRequest, 1301)
-	mustError(t, svc.do(t, "POST", "/v1/rooms", map[string]any{"name": 5}), http.StatusBadRequest, 1301)
-	mustError(t, svc.do(t, "POST", "/v1/rooms", map[string]any{"name": "x", "options": map[string]any{"participantLimit": "many"}}), http.StatusBadRequest, 1301)
+	e2eutil.MustError(t, svc.Do(t, "POST", "/v1/rooms", []byte(`{"name":`)), http.StatusBadRequest, 1301)
+	e2eutil.MustError(t, svc.Do(t, "POST", "/v1/rooms", map[string]any{"name": 5}), http.StatusBadRequest, 1301)
+	e2eutil.MustError(t, svc.Do(t, "POST", "/v1/rooms", map[string]any{"name": "x", "options": map[string]any{"participantLimit": "many"}}), http.StatusBadRequest, 1301)
 	conflict := map[string]any{"name": "x", "options": map[string]any{"views": []any{map[string]any{"video": map[string]any{"format": map[string]any{"codec": "h265"}}}}}}
-	mustError(t, svc.do(t, "POST", "/v1/rooms", conflict), http.StatusBadRequest, 1301)
-	mustError(t, svc.do(t, "PUT", "/v1/rooms/"+first.ID, map[string]any{"roles": "none"}), http.StatusBadRequest, 1301)
+	e2eutil.MustError(t, svc.Do(t, "POST", "/v1/rooms", conflict), http.StatusBadRequest, 1301)
+	e2eutil.MustError(t, svc.Do(t, "PUT", "/v1/rooms/"+first.ID, map[string]any{"roles": "none"}), http.StatusBadRequest, 1301)
 
 	// Tokens (the OWT JS client posts to tokens/ with a trailing slash).
-	tok := must(t, svc.do(t, "POST", "/v1/rooms/"+first.ID+"/tokens/", map[string]any{"user": "alice", "role": "presenter", "preference": map[string]string{"isp": "isp", "region": "region"}}), http.StatusOK)
+	tok := e2eutil.Must(t, svc.Do(t, "POST", "/v1/rooms/"+first.ID+"/tokens/", map[string]any{"user": "alice", "role": "presenter", "preference": map[string]string{"isp": "isp", "region": "region"}}), http.StatusOK)
 	checkToken(t, string(tok.Body), portalHost)
-	mustError(t, svc.do(t, "POST", "/v1/rooms/"+first.ID+"/tokens", map[string]any{"user": "alice", "role": "nobody"}), http.StatusBadRequest, 1301)
-	mustError(t, svc.do(t, "POST", "/v1/rooms/"+first.ID+"/tokens", map[string]any{"user": "", "role": "presenter"}), http.StatusBadRequest, 1301)
+	e2eutil.MustError(t, svc.Do(t, "POST", "/v1/rooms/"+first.ID+"/tokens", map[string]any{"user": "alice", "role": "nobody"}), http.StatusBadRequest, 1301)
+	e2eutil.MustError(t, svc.Do(t, "POST", "/v1/rooms/"+first.ID+"/tokens", map[string]any{"user": "", "role": "presenter"}), http.StatusBadRequest, 1301)
 
 	// Live resources of a room nobody is in.
 	for _, path := range []string{"/v1/rooms/" + first.ID + "/participants", "/v1/rooms/" + first.ID + "/streams", "/v1.1/rooms/" + first.ID + "/streams", "/v1/rooms/" + first.ID + "/recordings"} {
-		if r := must(t, svc.do(t, "GET", path, nil), http.StatusOK); strings.TrimSpace(string(r.Body)) != "[]" {
+		if r := e2eutil.Must(t, svc.Do(t, "GET", path, nil), http.StatusOK); strings.TrimSpace(string(r.Body)) != "[]" {
 			t.Fatalf("GET %s = %s, want []", path, r.Body)
 		}
 	}
-	mustError(t, svc.do(t, "DELETE", "/v1/rooms/"+first.ID+"/participants/nobody", nil), http.StatusNotFound, 1005)
-	mustError(t, svc.do(t, "GET", "/v1/rooms/"+first.ID+"/streams/nostream", nil), http.StatusNotFound, 1004)
+	e2eutil.MustError(t, svc.Do(t, "DELETE", "/v1/rooms/"+first.ID+"/participants/nobody", nil), http.StatusNotFound, 1005)
+	e2eutil.MustError(t, svc.Do(t, "GET", "/v1/rooms/"+first.ID+"/streams/nostream", nil), http.StatusNotFound, 1004)
 
 	// Delete.
-	r := must(t, svc.do(t, "DELETE", "/v1/rooms/"+all[4], nil), http.StatusOK)
+	r := e2eutil.Must(t, svc.Do(t, "DELETE", "/v1/rooms/"+all[4], nil), http.StatusOK)
 	if string(r.Body) != "Room deleted" {
 		t.Fatalf("DELETE room body %q", r.Body)
 	}
-	mustError(t, svc.do(t, "GET", "/v1/rooms/"+all[4], nil), http.StatusNotFound, 1003)
+	e2eutil.MustError(t, svc.Do(t, "GET", "/v1/rooms/"+all[4], nil), http.StatusNotFound, 1003)
 
 	// CORS pre-flight and operations endpoints.
-	pre := must(t, svc.send(t, "OPTIONS", "/v1/rooms", nil, ""), http.StatusOK)
+	pre := e2eutil.Must(t, svc.Send(t, "OPTIONS", "/v1/rooms", nil, ""), http.StatusOK)
 	_ = pre
-	m := must(t, svc.send(t, "GET", "/metrics", nil, ""), http.StatusOK)
+	m := e2eutil.Must(t, svc.Send(t, "GET", "/metrics", nil, ""), http.StatusOK)
 	if !strings.Contains(string(m.Body), "# TYPE") {
 		t.Fatalf("/metrics is not Prometheus text: %.200s", m.Body)
 	}

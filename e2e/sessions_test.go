@@ -13,19 +13,21 @@ import (
 
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 	"github.com/pion/webrtc/v4"
 )
 
 // sessionsRoom is a live room of the all-in-one binary with three published streams: a and
 // b send VP8 + Opus, c sends H.264 + Opus. The observer x sees every notification.
 type sessionsRoom struct {
-	api     client
-	proc    *proc
+	api     e2eutil.RESTClient
+	proc    *e2eutil.Proc
 	room    string
 	a, b, c string // stream ids
 	x       *rtc.Client
-	events  *recorder
-	rtmp    *rtmpServer
+	events  *participant.Recorder
+	rtmp    *e2eutil.RTMPServer
 }
 
 // path is a room resource path under API version v ("v1" or "v1.1").
@@ -75,27 +77,27 @@ func TestE2ESessionsAllInOne(t *testing.T) {
 func setupSessionsRoom(t *testing.T) *sessionsRoom {
 	t.Helper()
 	srv := startRealtimeAllInOne(t)
-	s := &sessionsRoom{api: srv.api, proc: srv.proc, room: createRoom(t, srv.api, "sessions"), events: newRecorder()}
+	s := &sessionsRoom{api: srv.api, proc: srv.proc, room: srv.api.CreateRoom(t, "sessions"), events: participant.NewRecorder()}
 	if os.Getenv("CONCLAVE_TEST_VERBOSE") != "" {
 		t.Cleanup(func() {
 			if !t.Failed() { // a failed test shows the output anyway
-				t.Logf("--- output of conclave ---\n%s", srv.proc.out.String())
+				t.Logf("--- output of conclave ---\n%s", srv.proc.Output())
 			}
 		})
 	}
-	s.rtmp = startRTMPServer(t)
+	s.rtmp = e2eutil.StartRTMP(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	opts := loopbackClient
-	opts.Events = s.events.events()
-	s.x, _ = joinReady(ctx, t, func() string { return newToken(t, s.api, s.room, "xavier", "presenter", "") }, opts)
+	opts.Events = s.events.Events()
+	s.x, _ = participant.JoinReady(ctx, t, func() string { return s.api.MustToken(t, s.room, "xavier", "presenter", "") }, opts)
 	publish := func(user, mime string) string {
-		c, _ := joinReady(ctx, t, func() string { return newToken(t, s.api, s.room, user, "presenter", "") }, loopbackClient)
-		pub, err := c.Publish(ctx, clipTracks(t, mime), rtc.PublishOptions{})
+		c, _ := participant.JoinReady(ctx, t, func() string { return s.api.MustToken(t, s.room, user, "presenter", "") }, loopbackClient)
+		pub, err := c.Publish(ctx, participant.ClipTracks(t, mime), rtc.PublishOptions{})
 		if err != nil {
 			t.Fatalf("%s publish: %v", user, err)
 		}
-		s.events.wait(ctx, t, "stream add of "+user, streamEvent("add", pub.ID()))
+		s.events.Wait(ctx, t, "stream add of "+user, participant.StreamEvent("add", pub.ID()))
 		return pub.ID()
 	}
 	s.a = publish("alice", webrtc.MimeTypeVP8)
@@ -108,7 +110,7 @@ func setupSessionsRoom(t *testing.T) *sessionsRoom {
 func (s *sessionsRoom) addSession(t *testing.T, kind string, body any) restSession {
 	t.Helper()
 	var out restSession
-	must(t, s.api.do(t, "POST", s.path("v1", kind), body), http.StatusOK).decode(t, &out)
+	e2eutil.Must(t, s.api.Do(t, "POST", s.path("v1", kind), body), http.StatusOK).Decode(t, &out)
 	if out.ID == "" {
 		t.Fatalf("POST %s answered no id: %+v", kind, out)
 	}
@@ -119,7 +121,7 @@ func (s *sessionsRoom) addSession(t *testing.T, kind string, body any) restSessi
 func (s *sessionsRoom) listSessions(t *testing.T, kind string) []restSession {
 	t.Helper()
 	var out []restSession
-	must(t, s.api.do(t, "GET", s.path("v1", kind), nil), http.StatusOK).decode(t, &out)
+	e2eutil.Must(t, s.api.Do(t, "GET", s.path("v1", kind), nil), http.StatusOK).Decode(t, &out)
 	return out
 }
 
@@ -146,8 +148,8 @@ func checkStorage(t *testing.T, rec restSession, ext string) string {
 func (s *sessionsRoom) stopRecording(t *testing.T, id, file string, sp *span) {
 	t.Helper()
 	sp.deleteSent = time.Now()
-	must(t, s.api.do(t, "DELETE", s.path("v1", "recordings/"+id), nil), http.StatusOK)
-	waitOutput(t, s.proc, "recording "+id+" finalised", 15*time.Second, func(out string) bool {
+	e2eutil.Must(t, s.api.Do(t, "DELETE", s.path("v1", "recordings/"+id), nil), http.StatusOK)
+	s.proc.WaitOutput(t, "recording "+id+" finalised", 15*time.Second, func(out string) bool {
 		return hasLogLine(out, `msg="recording stopped"`, "recording="+id+" ", "file="+file)
 	})
 	sp.finalised = time.Now()
@@ -191,38 +193,38 @@ func checkRecordingMKV(t *testing.T, s *sessionsRoom) {
 		t.Fatalf("recording %s listed as %+v, want active", rec.ID, got)
 	}
 	time.Sleep(2 * time.Second)
-	patch := func(from string) response {
-		return s.api.do(t, "PATCH", s.path("v1", "recordings/"+rec.ID),
+	patch := func(from string) e2eutil.Response {
+		return s.api.Do(t, "PATCH", s.path("v1", "recordings/"+rec.ID),
 			[]map[string]any{{"op": "replace", "path": "/media/video/from", "value": from}})
 	}
 	// c is H.264 and the file VP8: the recorder does not transcode.
-	if r := patch(s.c); r.Status < 400 || r.errorCode() == 0 {
+	if r := patch(s.c); r.Status < 400 || r.ErrorCode() == 0 {
 		t.Fatalf("switch to an H.264 source answered %d %s, want an error", r.Status, r.Body)
 	} else {
 		t.Logf("switch to H.264 refused: %d %s", r.Status, r.Body)
 	}
-	must(t, patch(s.b), http.StatusOK)
+	e2eutil.Must(t, patch(s.b), http.StatusOK)
 	time.Sleep(2 * time.Second)
 	s.stopRecording(t, rec.ID, file, &sp)
 	if got := findSession(s.listSessions(t, "recordings"), rec.ID); got != nil {
 		t.Errorf("deleted recording still listed: %+v", got)
 	}
-	p := probeFile(t, file)
-	if p.codecs["video"] != "vp8" || p.codecs["audio"] != "opus" {
-		t.Fatalf("%s has %v, want vp8 + opus", file, p.codecs)
+	p := e2eutil.Probe(t, file)
+	if p.Codecs()["video"] != "vp8" || p.Codecs()["audio"] != "opus" {
+		t.Fatalf("%s has %v, want vp8 + opus", file, p.Codecs())
 	}
-	sp.check(t, p.duration)
-	t.Logf("mkv: %v, %s long", p.codecs, p.duration)
+	sp.check(t, p.Duration)
+	t.Logf("mkv: %v, %s long", p.Codecs(), p.Duration)
 }
 
 // checkRecordingMP4 checks the mp4 rules: Opus audio is refused unless AAC is asked for (the
 // recording agent converts it), and H.264 + AAC ends up in the file.
 func checkRecordingMP4(t *testing.T, s *sessionsRoom) {
-	mustError(t, s.api.do(t, "POST", s.path("v1", "recordings"),
+	e2eutil.MustError(t, s.api.Do(t, "POST", s.path("v1", "recordings"),
 		map[string]any{"container": "mp4", "media": avFrom(s.c, s.c)}), http.StatusBadRequest, 1301)
 	// Asking for AAC makes the recording agent convert the Opus source; auto then means mp4.
 	aac := map[string]any{"from": s.c, "format": map[string]any{"codec": "aac", "sampleRate": 48000, "channelNum": 2}}
-	mustError(t, s.api.do(t, "POST", s.path("v1", "recordings"),
+	e2eutil.MustError(t, s.api.Do(t, "POST", s.path("v1", "recordings"),
 		map[string]any{"container": "mkv", "media": avFrom(aac, s.c)}), http.StatusBadRequest, 1301)
 
 	var sp span
@@ -232,46 +234,46 @@ func checkRecordingMP4(t *testing.T, s *sessionsRoom) {
 	file := checkStorage(t, rec, ".mp4")
 	time.Sleep(3 * time.Second)
 	s.stopRecording(t, rec.ID, file, &sp)
-	p := probeFile(t, file)
-	if p.codecs["video"] != "h264" || p.codecs["audio"] != "aac" {
-		t.Fatalf("%s has %v, want h264 + aac", file, p.codecs)
+	p := e2eutil.Probe(t, file)
+	if p.Codecs()["video"] != "h264" || p.Codecs()["audio"] != "aac" {
+		t.Fatalf("%s has %v, want h264 + aac", file, p.Codecs())
 	}
-	sp.check(t, p.duration)
-	t.Logf("mp4: %v, %s long", p.codecs, p.duration)
+	sp.check(t, p.Duration)
+	t.Logf("mp4: %v, %s long", p.Codecs(), p.Duration)
 }
 
 // checkStreamingOut pushes a's VP8 + Opus to nginx-rtmp (transcoded to H.264 + AAC), then
 // tries an RTMP server that is not there.
 func checkStreamingOut(t *testing.T, s *sessionsRoom) {
-	out := s.addSession(t, "streaming-outs", map[string]any{"protocol": "rtmp", "url": s.rtmp.url("out"),
+	out := s.addSession(t, "streaming-outs", map[string]any{"protocol": "rtmp", "url": s.rtmp.URL("out"),
 		"media": avFrom(s.a, s.a)})
-	if out.Protocol != "rtmp" || out.URL != s.rtmp.url("out") {
+	if out.Protocol != "rtmp" || out.URL != s.rtmp.URL("out") {
 		t.Errorf("streaming-out answer %+v", out)
 	}
 	time.Sleep(5 * time.Second)
 	if got := findSession(s.listSessions(t, "streaming-outs"), out.ID); got == nil || got.Status != "active" {
 		t.Fatalf("streaming-out %s listed as %+v, want active", out.ID, got)
 	}
-	must(t, s.api.do(t, "DELETE", s.path("v1", "streaming-outs/"+out.ID), nil), http.StatusOK)
+	e2eutil.Must(t, s.api.Do(t, "DELETE", s.path("v1", "streaming-outs/"+out.ID), nil), http.StatusOK)
 	// ffmpeg gets SIGINT while media still flows, so it finishes its output at once instead
 	// of being killed after the agent's 5 s StopTimeout.
-	waitOutput(t, s.proc, "streaming-out "+out.ID+" stopped", 4*time.Second, func(log string) bool {
+	s.proc.WaitOutput(t, "streaming-out "+out.ID+" stopped", 4*time.Second, func(log string) bool {
 		return hasLogLine(log, `msg="streaming-out stopped"`, "streaming="+out.ID+"\n")
 	})
 	if got := findSession(s.listSessions(t, "streaming-outs"), out.ID); got != nil {
 		t.Errorf("deleted streaming-out still listed: %+v", got)
 	}
-	p := probeRecorded(t, s.rtmp.recorded("out"))
-	if p.codecs["video"] != "h264" || p.codecs["audio"] != "aac" || p.duration < 3*time.Second {
-		t.Fatalf("streamed flv: %v, %s; want h264 + aac, ≥ 3 s", p.codecs, p.duration)
+	p := probeRecorded(t, s.rtmp.Recorded("out"))
+	if p.Codecs()["video"] != "h264" || p.Codecs()["audio"] != "aac" || p.Duration < 3*time.Second {
+		t.Fatalf("streamed flv: %v, %s; want h264 + aac, ≥ 3 s", p.Codecs(), p.Duration)
 	}
-	t.Logf("flv: %v, %s long", p.codecs, p.duration)
+	t.Logf("flv: %v, %s long", p.Codecs(), p.Duration)
 
-	closed := fmt.Sprintf("rtmp://127.0.0.1:%d/live/nobody", freePort(t))
+	closed := fmt.Sprintf("rtmp://127.0.0.1:%d/live/nobody", e2eutil.FreePort(t))
 	begin := time.Now()
-	r := s.api.do(t, "POST", s.path("v1", "streaming-outs"), map[string]any{"protocol": "rtmp", "url": closed,
+	r := s.api.Do(t, "POST", s.path("v1", "streaming-outs"), map[string]any{"protocol": "rtmp", "url": closed,
 		"media": avFrom(s.a, s.a)})
-	mustError(t, r, http.StatusInternalServerError, 1201)
+	e2eutil.MustError(t, r, http.StatusInternalServerError, 1201)
 	t.Logf("unreachable RTMP refused after %s: %s", time.Since(begin).Round(time.Millisecond), r.Body)
 	for _, o := range s.listSessions(t, "streaming-outs") {
 		if o.URL == closed {
@@ -282,14 +284,14 @@ func checkStreamingOut(t *testing.T, s *sessionsRoom) {
 
 // probeRecorded waits until nginx has closed the recorded flv (it finishes the file when the
 // publisher disconnects) and probes it.
-func probeRecorded(t *testing.T, path string) probe {
+func probeRecorded(t *testing.T, path string) e2eutil.MediaInfo {
 	t.Helper()
 	var last os.FileInfo
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		fi, err := os.Stat(path)
 		if err == nil && last != nil && fi.Size() == last.Size() && fi.Size() > 0 {
-			return probeFile(t, path)
+			return e2eutil.Probe(t, path)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s not written: %v", path, err)
@@ -304,16 +306,16 @@ func probeRecorded(t *testing.T, path string) probe {
 func checkStreamingIn(t *testing.T, s *sessionsRoom) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	publishTestSource(t, s.rtmp.url("in"))
+	publishTestSource(t, s.rtmp.URL("in"))
 	var in restStreamJSON
-	must(t, s.api.do(t, "POST", s.path("v1.1", "streaming-ins"), map[string]any{
-		"connection": map[string]any{"url": s.rtmp.url("in")},
+	e2eutil.Must(t, s.api.Do(t, "POST", s.path("v1.1", "streaming-ins"), map[string]any{
+		"connection": map[string]any{"url": s.rtmp.URL("in")},
 		"media":      map[string]any{"audio": "auto", "video": "auto"},
-	}), http.StatusOK).decode(t, &in)
+	}), http.StatusOK).Decode(t, &in)
 	if in.ID == "" || in.Info.Owner != "admin" || in.Info.Type != "streaming" {
 		t.Fatalf("streaming-in answered %+v", in)
 	}
-	ev := s.events.wait(ctx, t, "stream add of the streaming-in", streamEvent("add", in.ID)).(protocol.StreamEvent)
+	ev := s.events.Wait(ctx, t, "stream add of the streaming-in", participant.StreamEvent("add", in.ID)).(protocol.StreamEvent)
 	info := ev.Data.(protocol.StreamInfo)
 	var owner struct {
 		Owner string `json:"owner"`
@@ -330,12 +332,12 @@ func checkStreamingIn(t *testing.T, s *sessionsRoom) {
 	file := checkStorage(t, rec, ".mkv")
 	time.Sleep(2 * time.Second)
 	s.stopRecording(t, rec.ID, file, &span{})
-	if p := probeFile(t, file); p.codecs["video"] != "h264" || p.codecs["audio"] != "opus" {
-		t.Fatalf("recording of the streaming-in has %v, want h264 + opus", p.codecs)
+	if p := e2eutil.Probe(t, file); p.Codecs()["video"] != "h264" || p.Codecs()["audio"] != "opus" {
+		t.Fatalf("recording of the streaming-in has %v, want h264 + opus", p.Codecs())
 	}
 
-	must(t, s.api.do(t, "DELETE", s.path("v1.1", "streaming-ins/"+in.ID), nil), http.StatusOK)
-	s.events.wait(ctx, t, "stream remove of the streaming-in", streamEvent("remove", in.ID))
+	e2eutil.Must(t, s.api.Do(t, "DELETE", s.path("v1.1", "streaming-ins/"+in.ID), nil), http.StatusOK)
+	s.events.Wait(ctx, t, "stream remove of the streaming-in", participant.StreamEvent("remove", in.ID))
 }
 
 // checkSessionBadInput checks the REST errors of bad session requests.
@@ -347,7 +349,7 @@ func checkSessionBadInput(t *testing.T, s *sessionsRoom) {
 		status, code int
 	}{
 		{"unknown stream", "recordings", map[string]any{"media": avFrom("nosuchstream", "nosuchstream")}, http.StatusNotFound, 1004},
-		{"unknown video stream", "streaming-outs", map[string]any{"url": s.rtmp.url("x"), "media": avFrom(s.a, "nosuchstream")}, http.StatusNotFound, 1004},
+		{"unknown video stream", "streaming-outs", map[string]any{"url": s.rtmp.URL("x"), "media": avFrom(s.a, "nosuchstream")}, http.StatusNotFound, 1004},
 		{"container ts", "recordings", map[string]any{"container": "ts", "media": avFrom(s.a, s.a)}, http.StatusBadRequest, 1301},
 		{"protocol ftp", "streaming-outs", map[string]any{"protocol": "ftp", "url": "ftp://127.0.0.1/x", "media": avFrom(s.a, s.a)}, http.StatusBadRequest, 1301},
 		{"rtmp to http url", "streaming-outs", map[string]any{"protocol": "rtmp", "url": "http://127.0.0.1/x", "media": avFrom(s.a, s.a)}, http.StatusBadRequest, 1301},
@@ -356,7 +358,7 @@ func checkSessionBadInput(t *testing.T, s *sessionsRoom) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			mustError(t, s.api.do(t, "POST", s.path("v1", tc.kind), tc.body), tc.status, tc.code)
+			e2eutil.MustError(t, s.api.Do(t, "POST", s.path("v1", tc.kind), tc.body), tc.status, tc.code)
 		})
 	}
 }

@@ -14,12 +14,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 )
 
 // The browser tests start the all-in-one binary on loopback ports and drive Debian's Chromium
@@ -32,32 +31,9 @@ const (
 	envInNetns   = "CONCLAVE_WEB_NETNS"  // set in the re-executed child
 	envBinary    = "CONCLAVE_WEB_BINARY" // the all-in-one binary built by the parent
 	envArtifacts = "CONCLAVE_ARTIFACTS"  // where screenshots go (default: a temporary dir)
-	envRequire   = "CONCLAVE_REQUIRE_INTEGRATION"
 	superID      = "65a1b2c3d4e5f60718293a4c"
 	superKey     = "web-test-super-service-key"
 )
-
-// loopbackWebRTC keeps every ICE candidate and media link of the server on 127.0.0.1.
-const loopbackWebRTC = `webrtc:
-  interfaces: [lo]
-  includeLoopback: true
-  mediaLinkListen: "127.0.0.1:0"
-`
-
-// repoRoot is the workspace root (this file lives in <root>/web).
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
-}
-
-// unavailable skips the test, or fails it when integration tests are required.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv(envRequire) != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // chromiumPath is $CHROMIUM or Debian's /usr/bin/chromium.
 func chromiumPath() string {
@@ -71,12 +47,12 @@ func chromiumPath() string {
 func requireTools(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		unavailable(t, "node is not installed (apt-get install nodejs npm)")
+		e2eutil.Unavailable(t, "node is not installed (apt-get install nodejs npm)")
 	}
 	if _, err := os.Stat(chromiumPath()); err != nil {
-		unavailable(t, "Chromium is not installed (apt-get install chromium): %v", err)
+		e2eutil.Unavailable(t, "Chromium is not installed (apt-get install chromium): %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(repoRoot(), "web", "test", "node_modules", "playwright-core")); err != nil {
+	if _, err := os.Stat(filepath.Join(e2eutil.RepoRoot(), "web", "test", "node_modules", "playwright-core")); err != nil {
 		t.Fatalf("web/test/node_modules is missing: run `npm ci --prefix web/test`")
 	}
 }
@@ -94,21 +70,6 @@ func loopbackOnly(t *testing.T) bool {
 		}
 	}
 	return true
-}
-
-// buildBinary builds ./cmd/conclave into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv(envBinary); p != "" {
-		return p
-	}
-	out := filepath.Join(t.TempDir(), "conclave")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/conclave")
-	cmd.Dir = repoRoot()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/conclave: %v\n%s", err, b)
-	}
-	return out
 }
 
 // artifactsDir is $CONCLAVE_ARTIFACTS or a temporary directory.
@@ -146,10 +107,10 @@ func TestBrowser(t *testing.T) {
 func reexecInNetns(t *testing.T, bin string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		unavailable(t, "not in a loopback-only network namespace and not root (run as root or under `unshare -rn`)")
+		e2eutil.Unavailable(t, "not in a loopback-only network namespace and not root (run as root or under `unshare -rn`)")
 	}
 	if _, err := exec.LookPath("unshare"); err != nil {
-		unavailable(t, "unshare is not installed (util-linux)")
+		e2eutil.Unavailable(t, "unshare is not installed (util-linux)")
 	}
 	run := "^TestBrowser$"
 	if f := flag.Lookup("test.run"); f != nil && strings.HasPrefix(f.Value.String(), "TestBrowser/") {
@@ -164,7 +125,7 @@ func reexecInNetns(t *testing.T, bin string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", args...)
 	cmd.Env = append(os.Environ(), envInNetns+"=1", envBinary+"="+bin, envArtifacts+"="+artifactsDir(t))
-	var out syncBuffer
+	var out e2eutil.SyncBuffer
 	w := io.MultiWriter(&out, prefixed(t))
 	cmd.Stdout, cmd.Stderr = w, w // the same writer: exec uses one pipe and one copying goroutine
 	err := cmd.Run()
@@ -190,78 +151,37 @@ type server struct {
 	api    string
 }
 
-func freePort(t *testing.T) int {
+// bins is the all-in-one binary, built once (without the race detector: the browsers are
+// slow enough on the shared machines).
+var bins = &e2eutil.Binaries{Prefix: "conclave-web-bin", Commands: []string{"./cmd/conclave"}}
+
+// buildBinary returns the all-in-one binary: the parent's build in the re-executed child.
+func buildBinary(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if p := os.Getenv(envBinary); p != "" {
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return bins.Path(t, "conclave")
 }
 
 // startServer starts the binary with dev tokens enabled and waits until a Go client can join.
 func startServer(t *testing.T, bin string) server {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "conclave.yaml")
-	if err := os.WriteFile(cfg, []byte(loopbackWebRTC), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	portalHost := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	apiHost := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"CONCLAVE_CONFIG="+cfg, "CONCLAVE_DATA_DIR="+filepath.Join(dir, "data"),
+	portalHost := fmt.Sprintf("127.0.0.1:%d", e2eutil.FreePort(t))
+	apiHost := fmt.Sprintf("127.0.0.1:%d", e2eutil.FreePort(t))
+	p := e2eutil.Start(t, bin, nil,
+		"CONCLAVE_CONFIG="+e2eutil.WriteConfig(t, e2eutil.LoopbackWebRTCConfig), "CONCLAVE_DATA_DIR="+filepath.Join(dir, "data"),
 		"CONCLAVE_MANAGEMENT_LISTEN="+apiHost, "CONCLAVE_PORTAL_LISTEN="+portalHost,
 		"CONCLAVE_PORTAL_PUBLIC_HOST="+portalHost, "CONCLAVE_BUS_URL=", "CONCLAVE_MONGO_URI=",
 		"CONCLAVE_CLUSTER_KEY=", "CONCLAVE_SUPER_SERVICE_ID="+superID,
 		"CONCLAVE_SUPER_SERVICE_KEY="+superKey, "CONCLAVE_DEV_TOKENS=1", "CONCLAVE_LOG_LEVEL=warn")
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("--- conclave output ---\n%s", out.String())
-		}
-	})
 	srv := server{portal: "http://" + portalHost, api: "http://" + apiHost}
 	for _, u := range []string{srv.api + "/healthz", srv.portal + "/healthz"} {
-		waitHTTP(t, u, exited)
+		e2eutil.WaitHTTP(t, u, 30*time.Second, p)
 	}
 	warmUp(t, srv)
 	return srv
-}
-
-func waitHTTP(t *testing.T, url string, exited <-chan struct{}) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatalf("conclave exited while waiting for %s", url)
-		default:
-		}
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s not ready", url)
 }
 
 // devJoin asks the dev-token endpoint for a token.
@@ -295,7 +215,7 @@ type nodeResult struct {
 type nodeScript struct {
 	cmd    *exec.Cmd
 	lines  chan string // stdout lines, closed at EOF
-	output syncBuffer
+	output e2eutil.SyncBuffer
 	done   chan error
 }
 
@@ -303,7 +223,7 @@ type nodeScript struct {
 func startNode(t *testing.T, ctx context.Context, script string, env ...string) *nodeScript {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, "node", script)
-	cmd.Dir = filepath.Join(repoRoot(), "web", "test")
+	cmd.Dir = filepath.Join(e2eutil.RepoRoot(), "web", "test")
 	cmd.Env = append(os.Environ(), append(env, "CHROMIUM="+chromiumPath())...)
 	cmd.WaitDelay = 5 * time.Second
 	n := &nodeScript{cmd: cmd, lines: make(chan string, 256), done: make(chan error, 1)}
@@ -353,24 +273,6 @@ func (n *nodeScript) wait(t *testing.T) nodeResult {
 		t.Fatalf("%s failed (exit %v): %s", res.Test, err, res.Error)
 	}
 	return res
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // errNoStream is returned when the browser's stream does not show up.

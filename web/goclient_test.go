@@ -3,50 +3,30 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 )
 
 // goClientOptions keep the Go client's candidates on loopback and pion quiet.
-var goClientOptions = rtc.Options{LoopbackOnly: true, ConfigureSettings: func(se *webrtc.SettingEngine) {
-	f := logging.NewDefaultLoggerFactory()
-	f.DefaultLogLevel = logging.LogLevelDisabled
-	se.LoggerFactory = f
-}}
+var goClientOptions = participant.Options(rtc.Events{})
 
 // joinRetry joins with fresh dev tokens until the portal is ready (it answers "Portal is not
 // ready" for a moment after start).
 func joinRetry(ctx context.Context, t *testing.T, srv server, room, user string) (*rtc.Client, *rtc.JoinInfo) {
 	t.Helper()
-	for {
-		c, info, err := rtc.Join(ctx, devJoin(t, srv, room, user), goClientOptions)
-		if err == nil {
-			return c, info
-		}
-		var se *rtc.ServerError
-		if !errors.As(err, &se) || se.Message != "Portal is not ready" {
-			t.Fatalf("join: %v", err)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("join: %v (%v)", err, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return participant.JoinReady(ctx, t, func() string { return devJoin(t, srv, room, user) }, goClientOptions)
 }
 
 // warmUp waits until a client can join, so that the browsers do not meet a starting server.
@@ -57,23 +37,6 @@ func warmUp(t *testing.T, srv server) {
 	c, _ := joinRetry(ctx, t, srv, "warm-up", "probe")
 	_ = c.Leave(ctx)
 	_ = c.Close()
-}
-
-// clipTracks returns a VP8 and an Opus track fed from the embedded clips until ctx ends.
-func clipTracks(ctx context.Context, t *testing.T, wg *sync.WaitGroup) []webrtc.TrackLocal {
-	t.Helper()
-	v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "gopher")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "gopher")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, src := range []*media.Source{media.NewVP8Source(v), media.NewOpusSource(a)} {
-		wg.Go(func() { _ = src.Run(ctx) })
-	}
-	return []webrtc.TrackLocal{a, v}
 }
 
 // browserStream waits for a video stream owned by someone other than me.
@@ -110,10 +73,7 @@ func testBrowserAndGoClient(t *testing.T, srv server, art string) {
 
 	c, info := joinRetry(ctx, t, srv, room, peer)
 	defer c.Close()
-	srcCtx, stopSources := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() { stopSources(); wg.Wait() }()
-	if _, err := c.Publish(ctx, clipTracks(srcCtx, t, &wg), rtc.PublishOptions{}); err != nil {
+	if _, err := c.Publish(ctx, participant.ClipTracks(t, webrtc.MimeTypeVP8), rtc.PublishOptions{}); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
 	stream, err := browserStream(ctx, c, info.ID)

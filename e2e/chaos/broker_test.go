@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/testutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 )
 
 // TestChaosBrokerRestart stops and restarts the RabbitMQ application under a live call.
@@ -26,11 +28,13 @@ func TestChaosBrokerRestart(t *testing.T) {
 	d := deploy(t, r.url(), mongoURI, shape{portals: 1, conferences: 1, webrtcs: 1})
 	rec := &recovery{}
 	defer rec.log(t)
-	room := d.api.createRoom(t, "chaos-broker")
-	token := func(user string) func() string { return func() string { return d.api.token(t, room, user, "") } }
+	room := d.api.CreateRoom(t, "chaos-broker")
+	token := func(user string) func() string {
+		return func() string { return d.api.MustToken(t, room, user, "presenter", "") }
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	evA, evB := newRecorder(), newRecorder()
+	evA, evB := participant.NewRecorder(), participant.NewRecorder()
 	alice, _ := join(ctx, t, token("alice"), evA)
 	bob, _ := join(ctx, t, token("bob"), evB)
 	pub := publish(ctx, t, t, alice, evB)
@@ -42,14 +46,14 @@ func TestChaosBrokerRestart(t *testing.T) {
 	down := time.Now()
 
 	// A room RPC through the management API needs the bus: it must fail, not hang.
-	resp, err := d.api.try("GET", "/v1/rooms/"+room+"/participants", nil, 15*time.Second)
+	resp, err := d.api.Try("GET", "/v1/rooms/"+room+"/participants", nil)
 	if err != nil {
 		t.Fatalf("REST room RPC during the outage: %v (hung for %s)", err, resp.Took)
 	}
-	if resp.Status < http.StatusInternalServerError || resp.code() == 0 {
+	if resp.Status < http.StatusInternalServerError || resp.ErrorCode() == 0 {
 		t.Fatalf("REST room RPC during the outage: %d %s, want a 5xx OWT error", resp.Status, resp.Body)
 	}
-	rec.add(t, "RabbitMQ down", fmt.Sprintf("REST room RPC failed with %d/%d", resp.Status, resp.code()), resp.Took)
+	rec.add(t, "RabbitMQ down", fmt.Sprintf("REST room RPC failed with %d/%d", resp.Status, resp.ErrorCode()), resp.Took)
 	t.Logf("REST answer during the outage: %d %s", resp.Status, resp.Body)
 	// A signaling request needs the bus too (portal → conference agent).
 	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
@@ -62,7 +66,7 @@ func TestChaosBrokerRestart(t *testing.T) {
 	rec.add(t, "RabbitMQ down", "signaling request failed", time.Since(sent))
 	t.Logf("signaling error during the outage: %v", err)
 	// A store-only request does not need the bus.
-	if resp := d.api.do(t, "GET", "/v1/rooms/"+room, nil); resp.Status != http.StatusOK {
+	if resp := d.api.Do(t, "GET", "/v1/rooms/"+room, nil); resp.Status != http.StatusOK {
 		t.Errorf("GET room (store only) during the outage: %d %s", resp.Status, resp.Body)
 	}
 
@@ -73,20 +77,20 @@ func TestChaosBrokerRestart(t *testing.T) {
 	up := time.Now()
 	r.ctl(t, 30*time.Second, "start_app")
 	t.Logf("outage %s; start_app took %s", time.Since(down).Round(time.Millisecond), time.Since(up).Round(time.Millisecond))
-	procs := append([]*proc{d.mapi}, d.portals[0].proc, d.confs[0].proc, d.webrtcs[0].proc)
+	procs := append([]*e2eutil.Proc{d.mapi}, d.portals[0].Proc, d.confs[0].Proc, d.webrtcs[0].Proc)
 	for _, p := range procs {
-		p.waitOutput(t, "bus reconnected", 60*time.Second, func(out string) bool { return hasLine(out, `msg="amqp bus: reconnected"`) })
-		rec.add(t, "RabbitMQ restart", p.name+" reconnected (its log)", logTime(t, p, `msg="amqp bus: reconnected"`).Sub(up))
+		p.WaitOutput(t, "bus reconnected", 60*time.Second, func(out string) bool { return hasLine(out, `msg="amqp bus: reconnected"`) })
+		rec.add(t, "RabbitMQ restart", p.Name+" reconnected (its log)", logTime(t, p, `msg="amqp bus: reconnected"`).Sub(up))
 	}
 	for _, p := range procs {
-		if !p.alive() {
-			t.Fatalf("%s exited during the outage", p.name)
+		if !p.Alive() {
+			t.Fatalf("%s exited during the outage", p.Name)
 		}
 	}
 
 	jctx, jcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer jcancel()
-	evD := newRecorder()
+	evD := participant.NewRecorder()
 	carol, took := join(jctx, t, token("carol"), nil)
 	rec.add(t, "RabbitMQ restart", "new join succeeded (join "+took.Round(time.Millisecond).String()+")", time.Since(up))
 	dave, _ := join(jctx, t, token("dave"), evD)
@@ -108,9 +112,9 @@ func TestChaosBrokerRestart(t *testing.T) {
 }
 
 // logTime is the time of the first line of p's output containing msg.
-func logTime(t *testing.T, p *proc, msg string) time.Time {
+func logTime(t *testing.T, p *e2eutil.Proc, msg string) time.Time {
 	t.Helper()
-	for line := range strings.Lines(p.out.String()) {
+	for line := range strings.Lines(p.Output()) {
 		if !strings.Contains(line, msg) {
 			continue
 		}
@@ -118,12 +122,12 @@ func logTime(t *testing.T, p *proc, msg string) time.Time {
 			if v, ok := strings.CutPrefix(f, "time="); ok {
 				at, err := time.Parse(time.RFC3339Nano, v)
 				if err != nil {
-					t.Fatalf("%s: bad log time %q", p.name, v)
+					t.Fatalf("%s: bad log time %q", p.Name, v)
 				}
 				return at
 			}
 		}
 	}
-	t.Fatalf("%s logged no %s", p.name, msg)
+	t.Fatalf("%s logged no %s", p.Name, msg)
 	return time.Time{}
 }

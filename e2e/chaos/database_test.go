@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/testutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 )
 
 // restOp is one request of the database-outage load and what it got.
@@ -25,7 +27,8 @@ type restOp struct {
 }
 
 // loadWorker creates rooms, lists them and deletes every other one it created, until stop.
-func loadWorker(c api, n int, stop <-chan struct{}, out chan<- restOp) {
+func loadWorker(c e2eutil.RESTClient, n int, stop <-chan struct{}, out chan<- restOp) {
+	c.Timeout = 5 * time.Second
 	var mine []string
 	for i := 0; ; i++ {
 		select {
@@ -34,8 +37,8 @@ func loadWorker(c api, n int, stop <-chan struct{}, out chan<- restOp) {
 		default:
 		}
 		name := fmt.Sprintf("load-%d-%d", n, i)
-		r, err := c.try("POST", "/v1/rooms", map[string]any{"name": name}, 5*time.Second)
-		op := restOp{kind: "create", room: name, status: r.Status, code: r.code(), took: r.Took, at: time.Now(), err: err}
+		r, err := c.Try("POST", "/v1/rooms", map[string]any{"name": name})
+		op := restOp{kind: "create", room: name, status: r.Status, code: r.ErrorCode(), took: r.Took, at: time.Now(), err: err}
 		if err == nil && r.Status == http.StatusOK {
 			var room struct {
 				ID string `json:"_id"`
@@ -45,12 +48,12 @@ func loadWorker(c api, n int, stop <-chan struct{}, out chan<- restOp) {
 			mine = append(mine, room.ID)
 		}
 		out <- op
-		r, err = c.try("GET", "/v1/rooms", nil, 5*time.Second)
-		out <- restOp{kind: "list", status: r.Status, code: r.code(), took: r.Took, at: time.Now(), err: err}
+		r, err = c.Try("GET", "/v1/rooms", nil)
+		out <- restOp{kind: "list", status: r.Status, code: r.ErrorCode(), took: r.Took, at: time.Now(), err: err}
 		if i%2 == 1 && len(mine) > 0 {
 			id := mine[0]
-			r, err = c.try("DELETE", "/v1/rooms/"+id, nil, 5*time.Second)
-			out <- restOp{kind: "delete", id: id, status: r.Status, code: r.code(), took: r.Took, at: time.Now(), err: err}
+			r, err = c.Try("DELETE", "/v1/rooms/"+id, nil)
+			out <- restOp{kind: "delete", id: id, status: r.Status, code: r.ErrorCode(), took: r.Took, at: time.Now(), err: err}
 			if err == nil && r.Status == http.StatusOK {
 				mine = mine[1:]
 			}
@@ -85,7 +88,7 @@ func TestChaosDatabaseOutage(t *testing.T) {
 	collect(func() bool { return len(all) >= 30 }) // the load runs against a healthy database
 
 	down := time.Now()
-	if err := f.p.stop(10 * time.Second); err != nil {
+	if err := f.p.Stop(10 * time.Second); errors.Is(err, e2eutil.ErrStopTimeout) {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
@@ -148,7 +151,7 @@ func checkOutageAnswers(t *testing.T, rec *recovery, all []restOp, down, restart
 // checkRoomsComplete: the listed rooms are exactly those created minus those deleted, up to
 // requests whose outcome the client could not know (failed during the outage), and each
 // listed room reads back complete.
-func checkRoomsComplete(t *testing.T, c api, all []restOp) {
+func checkRoomsComplete(t *testing.T, c e2eutil.RESTClient, all []restOp) {
 	t.Helper()
 	var listed []struct {
 		ID    string            `json:"_id"`
@@ -156,7 +159,7 @@ func checkRoomsComplete(t *testing.T, c api, all []restOp) {
 		Roles []json.RawMessage `json:"roles"`
 		Views []json.RawMessage `json:"views"`
 	}
-	c.must(t, "GET", "/v1/rooms", nil, &listed)
+	mustJSON(t, c, "GET", "/v1/rooms", nil, &listed)
 	want := map[string]bool{}   // created and not deleted, as the client knows
 	unsure := map[string]bool{} // room names or ids whose last request failed
 	created, removed := 0, 0
@@ -191,7 +194,7 @@ func checkRoomsComplete(t *testing.T, c api, all []restOp) {
 			Roles []json.RawMessage `json:"roles"`
 			Views []json.RawMessage `json:"views"`
 		}
-		c.must(t, "GET", "/v1/rooms/"+r.ID, nil, &full)
+		mustJSON(t, c, "GET", "/v1/rooms/"+r.ID, nil, &full)
 		if full.ID != r.ID || full.Name != r.Name || len(full.Roles) == 0 || len(full.Views) == 0 {
 			t.Errorf("room %s reads back incomplete: %+v", r.ID, full)
 		}

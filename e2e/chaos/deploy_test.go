@@ -1,26 +1,15 @@
 package chaos
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/conclave-rtc/conclave/common/ids"
-	"github.com/conclave-rtc/conclave/common/testutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 )
-
-// loopbackWebRTC keeps every ICE candidate and media link of a process on 127.0.0.1.
-const loopbackWebRTC = `webrtc:
-  interfaces: [lo]
-  includeLoopback: true
-  mediaLinkListen: "127.0.0.1:0"
-`
 
 // shape is how many processes of each role a deployment runs.
 type shape struct {
@@ -29,7 +18,7 @@ type shape struct {
 
 // member is one process of a deployment; port is its portal port or webrtc UDP port.
 type member struct {
-	*proc
+	*e2eutil.Proc
 	port int
 }
 
@@ -38,8 +27,8 @@ type member struct {
 type deployment struct {
 	t        *testing.T
 	env      []string
-	api      api
-	mapi     *proc
+	api      e2eutil.RESTClient
+	mapi     *e2eutil.Proc
 	portals  []member
 	confs    []member
 	webrtcs  []member
@@ -54,38 +43,30 @@ type deployment struct {
 func deploy(t *testing.T, busURL, mongoURI string, s shape) *deployment {
 	t.Helper()
 	begin := time.Now()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	superID, superKey := ids.ObjectID(), ids.RandomHex(32)
+	cluster := e2eutil.NewCluster(busURL, mongoURI, "chaos")
 	d := &deployment{t: t, recDir: t.TempDir()}
-	d.env = []string{
-		"CONCLAVE_BUS_URL=" + busURL,
-		"CONCLAVE_BUS_PREFIX=" + testutil.UniqueName("chaos") + ".",
-		"CONCLAVE_MONGO_URI=" + mongoURI,
-		"CONCLAVE_MONGO_DATABASE=" + testutil.UniqueName("conclave_chaos_"),
-		"CONCLAVE_CLUSTER_KEY=" + base64.StdEncoding.EncodeToString(key),
-		"CONCLAVE_SUPER_SERVICE_ID=" + superID,
-		"CONCLAVE_SUPER_SERVICE_KEY=" + superKey,
-		"CONCLAVE_DATA_DIR=" + t.TempDir(),
-		"CONCLAVE_CONFIG=" + d.config(loopbackWebRTC),
-	}
-	mport := freePort(t)
-	d.api = api{base: fmt.Sprintf("http://127.0.0.1:%d", mport), serviceID: superID, key: superKey}
+	d.env = append(cluster.Env,
+		"CONCLAVE_DATA_DIR="+t.TempDir(),
+		"CONCLAVE_CONFIG="+d.config(e2eutil.LoopbackWebRTCConfig),
+	)
+	mport := e2eutil.FreePort(t)
+	d.api = cluster.Client(fmt.Sprintf("http://127.0.0.1:%d", mport))
+	d.api.Timeout = restTimeout
 	d.mapi = d.start("management-api", fmt.Sprintf("CONCLAVE_MANAGEMENT_LISTEN=127.0.0.1:%d", mport))
 	for range s.conferences {
-		d.confs = append(d.confs, member{proc: d.start("conference-agent")})
+		d.confs = append(d.confs, member{Proc: d.start("conference-agent")})
 	}
 	for range s.webrtcs {
-		port := freeUDPPort(t)
-		cfg := d.config(fmt.Sprintf("%s  udpPort: %d\n", loopbackWebRTC, port))
-		d.webrtcs = append(d.webrtcs, member{proc: d.start("webrtc-agent", "CONCLAVE_CONFIG="+cfg), port: port})
+		port := e2eutil.FreeUDPPort(t)
+		cfg := d.config(fmt.Sprintf("%s  udpPort: %d\n", e2eutil.LoopbackWebRTCConfig, port))
+		d.webrtcs = append(d.webrtcs, member{Proc: d.start("webrtc-agent", "CONCLAVE_CONFIG="+cfg), port: port})
 	}
 	for range s.recordings {
-		cfg := d.config(loopbackWebRTC + "recording:\n  dir: " + d.recDir + "\n")
-		d.recs = append(d.recs, member{proc: d.start("recording-agent", "CONCLAVE_CONFIG="+cfg)})
+		cfg := d.config(e2eutil.LoopbackWebRTCConfig + "recording:\n  dir: " + d.recDir + "\n")
+		d.recs = append(d.recs, member{Proc: d.start("recording-agent", "CONCLAVE_CONFIG="+cfg)})
 	}
 	for range s.streamings {
-		d.streams = append(d.streams, member{proc: d.start("streaming-agent")})
+		d.streams = append(d.streams, member{Proc: d.start("streaming-agent")})
 	}
 	for range s.portals {
 		d.addPortal()
@@ -106,18 +87,18 @@ func (d *deployment) config(yaml string) string {
 }
 
 // start runs one role's binary with the deployment's environment plus env.
-func (d *deployment) start(role string, env ...string) *proc {
+func (d *deployment) start(role string, env ...string) *e2eutil.Proc {
 	d.t.Helper()
-	return start(d.t, role, binary(d.t, role), nil, append(append([]string{}, d.env...), env...)...)
+	return e2eutil.Start(d.t, bins.Path(d.t, role), nil, append(append([]string{}, d.env...), env...)...)
 }
 
 // addPortal starts one more portal and waits for its health endpoint.
 func (d *deployment) addPortal() member {
 	d.t.Helper()
-	port := freePort(d.t)
+	port := e2eutil.FreePort(d.t)
 	host := fmt.Sprintf("127.0.0.1:%d", port)
 	p := d.start("portal", "CONCLAVE_PORTAL_LISTEN="+host, "CONCLAVE_PORTAL_PUBLIC_HOST="+host)
-	m := member{proc: p, port: port}
+	m := member{Proc: p, port: port}
 	d.portals = append(d.portals, m)
 	return m
 }
@@ -142,31 +123,18 @@ func (d *deployment) waitReady(s shape) {
 	t := d.t
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	waitHTTP := func(p *proc, url string) {
-		for {
-			if resp, err := http.Get(url); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return
-				}
-			}
-			if !p.alive() || time.Now().After(deadline) {
-				t.Fatalf("%s: %s not ready (exited: %v)", p.name, url, !p.alive())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitHTTP(d.mapi, d.api.base+"/readyz")
+	waitHTTP := func(p *e2eutil.Proc, url string) { e2eutil.WaitHTTP(t, url, time.Until(deadline), p) }
+	waitHTTP(d.mapi, d.api.Base+"/readyz")
 	for _, p := range d.portals {
-		waitHTTP(p.proc, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.port))
+		waitHTTP(p.Proc, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.port))
 	}
 	within := time.Until(deadline)
-	d.mapi.waitOutput(t, "portals known", within, func(out string) bool { return joined(out, "portal") >= s.portals })
+	d.mapi.WaitOutput(t, "portals known", within, func(out string) bool { return joined(out, "portal") >= s.portals })
 	for _, p := range d.portals {
-		p.waitOutput(t, "conference agents known", within, func(out string) bool { return joined(out, "conference") >= s.conferences })
+		p.WaitOutput(t, "conference agents known", within, func(out string) bool { return joined(out, "conference") >= s.conferences })
 	}
 	for _, c := range d.confs {
-		c.waitOutput(t, "agents known", within, func(out string) bool {
+		c.WaitOutput(t, "agents known", within, func(out string) bool {
 			return joined(out, "webrtc") >= s.webrtcs && joined(out, "recording") >= s.recordings &&
 				joined(out, "streaming") >= s.streamings
 		})

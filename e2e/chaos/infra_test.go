@@ -8,13 +8,15 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 )
 
 // ferret is a FerretDB test server owned by one test, so stopping it disturbs nobody else.
 type ferret struct {
 	bin, dir string
 	port     int
-	p        *proc
+	p        *e2eutil.Proc
 }
 
 // ferretBinary is scripts/test's FerretDB build ($CONCLAVE_BIN or <root>/bin).
@@ -22,7 +24,7 @@ func ferretBinary() string {
 	if d := os.Getenv("CONCLAVE_BIN"); d != "" {
 		return filepath.Join(d, "ferretserver")
 	}
-	return filepath.Join(repoRoot(), "bin", "ferretserver")
+	return filepath.Join(e2eutil.RepoRoot(), "bin", "ferretserver")
 }
 
 // startFerret starts a FerretDB server on a free port with its own data directory.
@@ -30,8 +32,8 @@ func startFerret(t *testing.T) *ferret {
 	t.Helper()
 	bin := ferretBinary()
 	_, err := os.Stat(bin)
-	need(t, bin+" (scripts/test builds it)", err == nil)
-	f := &ferret{bin: bin, dir: t.TempDir(), port: freePort(t)}
+	e2eutil.Need(t, bin+" (scripts/test builds it)", err == nil)
+	f := &ferret{bin: bin, dir: t.TempDir(), port: e2eutil.FreePort(t)}
 	f.start(t)
 	return f
 }
@@ -39,9 +41,9 @@ func startFerret(t *testing.T) *ferret {
 // start (re)starts the server on the same port and data.
 func (f *ferret) start(t *testing.T) {
 	t.Helper()
-	f.p = start(t, "ferretserver", f.bin, []string{"-listen", fmt.Sprintf("127.0.0.1:%d", f.port), "-dir", f.dir, "-log", "error"})
-	if !waitPort(f.port, 30*time.Second) {
-		t.Fatalf("FerretDB did not listen on %d: %s", f.port, f.p.out.String())
+	f.p = e2eutil.Start(t, f.bin, []string{"-listen", fmt.Sprintf("127.0.0.1:%d", f.port), "-dir", f.dir, "-log", "error"})
+	if !e2eutil.WaitPort(f.port, 30*time.Second) {
+		t.Fatalf("FerretDB did not listen on %d: %s", f.port, f.p.Output())
 	}
 }
 
@@ -56,20 +58,20 @@ const rabbitServer = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 type rabbit struct {
 	dir, node string
 	port      int
-	p         *proc
+	p         *e2eutil.Proc
 }
 
 // startRabbit starts an isolated node on free loopback ports and waits for its AMQP port.
 func startRabbit(t *testing.T) *rabbit {
 	t.Helper()
 	_, err := os.Stat(rabbitServer)
-	need(t, rabbitServer, err == nil)
+	e2eutil.Need(t, rabbitServer, err == nil)
 	dir, err := os.MkdirTemp("", "chaos-rmq")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	r := &rabbit{dir: dir, node: fmt.Sprintf("chaos%d@localhost", os.Getpid()), port: freePort(t)}
+	r := &rabbit{dir: dir, node: fmt.Sprintf("chaos%d@localhost", os.Getpid()), port: e2eutil.FreePort(t)}
 	// Own config and env files, so a machine's /etc/rabbitmq (listeners, node name) is not used.
 	files := map[string]string{
 		"enabled_plugins":   "[].\n",
@@ -82,10 +84,10 @@ func startRabbit(t *testing.T) *rabbit {
 		}
 	}
 	begin := time.Now()
-	r.p = start(t, "rabbitmq", rabbitServer, nil, r.env(freePort(t))...)
+	r.p = e2eutil.Start(t, rabbitServer, nil, r.env(e2eutil.FreePort(t))...)
 	t.Cleanup(func() { r.ctl(t, 30*time.Second, "stop") })
-	if !waitPort(r.port, 60*time.Second) {
-		t.Fatalf("RabbitMQ did not listen on %d: %s", r.port, r.p.out.String())
+	if !e2eutil.WaitPort(r.port, 60*time.Second) {
+		t.Fatalf("RabbitMQ did not listen on %d: %s", r.port, r.p.Output())
 	}
 	t.Logf("own RabbitMQ node %s on port %d ready in %s", r.node, r.port, time.Since(begin).Round(time.Millisecond))
 	return r
@@ -109,7 +111,7 @@ func (r *rabbit) env(distPort int) []string {
 // ctl runs rabbitmqctl against the node (same HOME, so the same Erlang cookie).
 func (r *rabbit) ctl(t *testing.T, timeout time.Duration, args ...string) {
 	t.Helper()
-	if !r.p.alive() {
+	if !r.p.Alive() {
 		return
 	}
 	cmd := exec.Command(filepath.Join(filepath.Dir(rabbitServer), "rabbitmqctl"), append([]string{"-n", r.node, "-t", strconv.Itoa(int(timeout.Seconds()))}, args...)...)
@@ -121,44 +123,3 @@ func (r *rabbit) ctl(t *testing.T, timeout time.Duration, args ...string) {
 
 // url is the node's AMQP URL.
 func (r *rabbit) url() string { return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", r.port) }
-
-// rtmpModule is where Debian's libnginx-mod-rtmp installs the nginx-rtmp module.
-const rtmpModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
-
-// nginxConf is a live RTMP application on a loopback port: %[1]s is the prefix directory,
-// %[2]d the port.
-const nginxConf = `load_module ` + rtmpModule + `;
-daemon off;
-master_process on;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 64; }
-rtmp {
-    server {
-        listen 127.0.0.1:%[2]d;
-        application live {
-            live on;
-            allow publish 127.0.0.1;
-            deny publish all;
-        }
-    }
-}
-`
-
-// startRTMP runs nginx-rtmp until the test ends and returns its port.
-func startRTMP(t *testing.T) int {
-	t.Helper()
-	_, err := os.Stat(rtmpModule)
-	need(t, "nginx with "+rtmpModule, err == nil && onPath("nginx"))
-	dir, port := t.TempDir(), freePort(t)
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, port)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := start(t, "nginx", "nginx", []string{"-c", conf, "-p", dir})
-	if !waitPort(port, 10*time.Second) {
-		t.Fatalf("nginx did not listen on %d: %s", port, p.out.String())
-	}
-	return port
-}

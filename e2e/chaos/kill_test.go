@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/common/testutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 )
 
 // contractBound is the generous deadline for every recovery the failure contract promises
@@ -25,24 +27,24 @@ type killRoom struct {
 	life       *testing.T // the whole test: alice's clips play as long as it runs
 	room       string
 	rec        *recovery
-	evX, evB   *recorder
+	evX, evB   *participant.Recorder
 	alice, bob *rtc.Client
 	stream     string // alice's live publication
 }
 
 func (k *killRoom) token(t *testing.T, user string) func() string {
-	return func() string { return k.d.api.token(t, k.room, user, "") }
+	return func() string { return k.d.api.MustToken(t, k.room, user, "presenter", "") }
 }
 
 // TestChaosProcessKills runs a distributed deployment with two of each of portal,
 // conference agent and webrtc agent plus a recording and a streaming agent, and kills one
 // process after another with SIGKILL during a live call (ARCHITECTURE.md §9).
 func TestChaosProcessKills(t *testing.T) {
-	need(t, "ffprobe", onPath("ffprobe", "ffmpeg"))
+	e2eutil.Need(t, "ffprobe", e2eutil.OnPath("ffprobe", "ffmpeg"))
 	amqpURL, mongoURI := testutil.AMQPURL(t), testutil.MongoURI(t)
-	rtmpPort := startRTMP(t)
+	rtmpPort := e2eutil.StartRTMP(t).Port
 	d := deploy(t, amqpURL, mongoURI, shape{portals: 2, conferences: 2, webrtcs: 2, recordings: 1, streamings: 1})
-	k := &killRoom{d: d, life: t, room: d.api.createRoom(t, "chaos-kills"), rec: &recovery{}, evX: newRecorder(), evB: newRecorder()}
+	k := &killRoom{d: d, life: t, room: d.api.CreateRoom(t, "chaos-kills"), rec: &recovery{}, evX: participant.NewRecorder(), evB: participant.NewRecorder()}
 	defer k.rec.log(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -73,10 +75,10 @@ func killWebRTCAgent(ctx context.Context, t *testing.T, k *killRoom) {
 	pub := publish(ctx, t, k.life, k.alice, k.evB)
 	sub := subscribe(ctx, t, k.bob, pub.ID())
 	i, victim := k.d.webrtcServing(t, pub.PeerConnection().RemoteDescription().SDP)
-	at := victim.kill9(t)
+	at := victim.Kill(t)
 	wctx, cancel := context.WithTimeout(ctx, contractBound)
 	defer cancel()
-	removed := k.evB.wait(wctx, t, "stream remove after the webrtc agent died", streamEvent("remove", pub.ID()))
+	removed := k.evB.WaitAt(wctx, t, "stream remove after the webrtc agent died", participant.StreamEvent("remove", pub.ID()))
 	pubEnd := ended(wctx, t, "alice's publication", pub.Done())
 	subEnd := ended(wctx, t, "bob's subscription", sub.Done())
 	serverError(t, "alice's publication", pub.Err())
@@ -135,7 +137,7 @@ func waitActive(t *testing.T, k *killRoom, kind, id string) bool {
 // active list and what it wrote stays decodable.
 func killRecordingAgent(_ context.Context, t *testing.T, k *killRoom) {
 	var r session
-	k.d.api.must(t, "POST", "/v1/rooms/"+k.room+"/recordings", map[string]any{"container": "mkv", "media": avFrom(k.stream)}, &r)
+	mustJSON(t, k.d.api, "POST", "/v1/rooms/"+k.room+"/recordings", map[string]any{"container": "mkv", "media": avFrom(k.stream)}, &r)
 	if r.Storage == nil || r.Storage.File == "" {
 		t.Fatalf("recording answer without storage: %+v", r)
 	}
@@ -148,20 +150,17 @@ func killRecordingAgent(_ context.Context, t *testing.T, k *killRoom) {
 		t.Fatalf("recording %s got no media within %s: status %q, %d bytes written", r.ID, contractBound,
 			statusOf(t, k, "recordings", r.ID), sizeOf(file))
 	}
-	at := k.d.recs[0].kill9(t)
+	at := k.d.recs[0].Kill(t)
 	gone, status := leftActive(t, k, "recordings", r.ID)
 	k.rec.add(t, "kill -9 recording agent", "recording failed ("+cut(status)+")", gone.Sub(at))
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_packets", "-show_entries",
-		"stream=codec_name,nb_read_packets", "-of", "compact", file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", file, err, out)
+	info := e2eutil.Probe(t, file)
+	_, vp8 := info.Stream("vp8")
+	_, opus := info.Stream("opus")
+	empty := slices.ContainsFunc(info.Streams, func(s e2eutil.MediaStream) bool { return s.Packets == 0 })
+	if !vp8 || !opus || empty {
+		t.Fatalf("%s after the kill: %+v", file, info.Streams)
 	}
-	got := string(out)
-	if !strings.Contains(got, "codec_name=vp8|nb_read_packets=") || !strings.Contains(got, "codec_name=opus|nb_read_packets=") ||
-		strings.Contains(got, "nb_read_packets=0\n") {
-		t.Fatalf("%s after the kill: %s", file, got)
-	}
-	t.Logf("recording left by the killed agent: %s", strings.TrimSpace(got))
+	t.Logf("recording left by the killed agent: %+v", info.Streams)
 }
 
 // grows polls until file is larger than size; false after the contract bound.
@@ -187,7 +186,7 @@ func sizeOf(file string) int64 {
 // statusOf is the listed status of session id of kind ("" = not listed).
 func statusOf(t *testing.T, k *killRoom, kind, id string) string {
 	t.Helper()
-	for _, s := range k.d.api.sessions(t, k.room, kind) {
+	for _, s := range sessions(t, k.d.api, k.room, kind) {
 		if s.ID == id {
 			return s.Status
 		}
@@ -211,14 +210,14 @@ func cut(status string) string {
 func killStreamingAgent(_ context.Context, t *testing.T, k *killRoom, rtmpPort int) {
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/chaos%d", rtmpPort, time.Now().UnixNano())
 	var o session
-	k.d.api.must(t, "POST", "/v1/rooms/"+k.room+"/streaming-outs", map[string]any{"protocol": "rtmp", "url": url, "media": avFrom(k.stream)}, &o)
+	mustJSON(t, k.d.api, "POST", "/v1/rooms/"+k.room+"/streaming-outs", map[string]any{"protocol": "rtmp", "url": url, "media": avFrom(k.stream)}, &o)
 	if !waitActive(t, k, "streaming-outs", o.ID) {
 		t.Fatalf("streaming-out %s not active within %s: %q", o.ID, contractBound, statusOf(t, k, "streaming-outs", o.ID))
 	}
 	if len(processesWith(url)) == 0 {
 		t.Fatalf("no ffmpeg streams to %s", url)
 	}
-	at := k.d.streams[0].kill9(t)
+	at := k.d.streams[0].Kill(t)
 	gone, status := leftActive(t, k, "streaming-outs", o.ID)
 	k.rec.add(t, "kill -9 streaming agent", "streaming-out failed ("+cut(status)+")", gone.Sub(at))
 	deadline := time.Now().Add(contractBound)
@@ -255,7 +254,7 @@ func killPortal(ctx context.Context, t *testing.T, k *killRoom) {
 	if victim == nil {
 		t.Fatalf("carol's portal %s is not in the deployment", carol.Token().Host)
 	}
-	at := victim.kill9(t)
+	at := victim.Kill(t)
 	wctx, cancel := context.WithTimeout(ctx, contractBound)
 	defer cancel()
 	lost := ended(wctx, t, "carol's connection", carol.SignalingDone())
@@ -270,14 +269,14 @@ func killPortal(ctx context.Context, t *testing.T, k *killRoom) {
 // killConferenceAgent kills the agent owning the room: its participants get `drop`, and a
 // new join makes the room live on the other conference agent, where media works again.
 func killConferenceAgent(ctx context.Context, t *testing.T, k *killRoom) {
-	evD, evE := newRecorder(), newRecorder()
+	evD, evE := participant.NewRecorder(), participant.NewRecorder()
 	dave, _ := join(ctx, t, k.token(t, "dave"), evD)
 	join(ctx, t, k.token(t, "erin"), evE)
 	publish(ctx, t, t, dave, evE)
 	live := func(out string) bool { return hasLine(out, `msg="room is live"`, "room="+k.room) }
 	owner := -1
 	for i, c := range k.d.confs {
-		if live(c.out.String()) {
+		if live(c.Output()) {
 			owner = i
 		}
 	}
@@ -286,18 +285,18 @@ func killConferenceAgent(ctx context.Context, t *testing.T, k *killRoom) {
 	}
 	// The portal checks a fresh participant's agent only after its grace (5 s): the drops
 	// measured below include what is left of it.
-	at := k.d.confs[owner].kill9(t)
+	at := k.d.confs[owner].Kill(t)
 	wctx, cancel := context.WithTimeout(ctx, contractBound)
 	defer cancel()
-	for name, ev := range map[string]*recorder{"dave": evD, "erin": evE} {
-		got := ev.wait(wctx, t, "drop for "+name, isDrop)
+	for name, ev := range map[string]*participant.Recorder{"dave": evD, "erin": evE} {
+		got := ev.WaitAt(wctx, t, "drop for "+name, participant.IsDrop)
 		k.rec.add(t, "kill -9 conference agent", "drop at "+name, got.Sub(at))
 	}
-	evF, evG := newRecorder(), newRecorder()
+	evF, evG := participant.NewRecorder(), participant.NewRecorder()
 	frank, took := join(wctx, t, k.token(t, "frank"), evF)
 	k.rec.add(t, "kill -9 conference agent", "new join succeeded (join itself "+took.Round(time.Millisecond).String()+")", time.Since(at))
 	other := k.d.confs[1-owner]
-	if !live(other.out.String()) {
+	if !live(other.Output()) {
 		t.Fatal("the surviving conference agent does not report the room live")
 	}
 	gina, _ := join(wctx, t, k.token(t, "gina"), evG)

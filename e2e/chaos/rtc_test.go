@@ -4,41 +4,29 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/client/media"
-	"github.com/conclave-rtc/conclave/common/protocol"
-	"github.com/pion/logging"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 	"github.com/pion/webrtc/v4"
 )
-
-// clientOptions keeps every participant's candidates on loopback and pion quiet.
-func clientOptions(ev *recorder) rtc.Options {
-	opts := rtc.Options{LoopbackOnly: true, ConfigureSettings: func(se *webrtc.SettingEngine) {
-		f := logging.NewDefaultLoggerFactory()
-		f.DefaultLogLevel = logging.LogLevelDisabled
-		se.LoggerFactory = f
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	}}
-	if ev != nil {
-		opts.Events = ev.events()
-	}
-	return opts
-}
 
 // join logs in with fresh tokens until it works or ctx ends: while a deployment settles
 // (a portal not ready yet, a token naming a portal that just died, a room whose owner died)
 // joins fail and are retried. It returns the client and the time the join took.
-func join(ctx context.Context, t *testing.T, token func() string, ev *recorder) (*rtc.Client, time.Duration) {
+func join(ctx context.Context, t *testing.T, token func() string, ev *participant.Recorder) (*rtc.Client, time.Duration) {
 	t.Helper()
 	begin := time.Now()
 	var last error
+	opts := participant.Options(rtc.Events{})
+	if ev != nil {
+		opts = participant.Options(ev.Events())
+	}
 	for ctx.Err() == nil {
 		actx, cancel := context.WithTimeout(ctx, 8*time.Second)
-		c, _, err := rtc.Join(actx, token(), clientOptions(ev))
+		c, _, err := rtc.Join(actx, token(), opts)
 		cancel()
 		if err == nil {
 			t.Cleanup(func() { _ = c.Close() })
@@ -54,45 +42,15 @@ func join(ctx context.Context, t *testing.T, token func() string, ev *recorder) 
 	return nil, 0
 }
 
-// clip feeds looping VP8 + Opus clips into two tracks until the test ends; the video
-// answers the server's keyframe requests.
-type clip struct {
-	*webrtc.TrackLocalStaticSample
-	src *media.Source
-}
-
-// RequestKeyframe implements rtc.KeyframeRequester.
-func (c clip) RequestKeyframe() { c.src.RequestKeyframe() }
-
-func clipTracks(t *testing.T) []webrtc.TrackLocal {
-	t.Helper()
-	v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "clip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "clip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	vt := clip{TrackLocalStaticSample: v, src: media.NewVP8Source(v)}
-	for _, src := range []*media.Source{vt.src, media.NewOpusSource(a)} {
-		wg.Go(func() { _ = src.Run(ctx) })
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return []webrtc.TrackLocal{a, vt}
-}
-
 // publish publishes the clips and waits until the observer sees the stream added; the clips
 // play until life ends (a stream may outlive the subtest that published it).
-func publish(ctx context.Context, t, life *testing.T, c *rtc.Client, observer *recorder) *rtc.Publication {
+func publish(ctx context.Context, t, life *testing.T, c *rtc.Client, observer *participant.Recorder) *rtc.Publication {
 	t.Helper()
-	pub, err := c.Publish(ctx, clipTracks(life), rtc.PublishOptions{})
+	pub, err := c.Publish(ctx, participant.ClipTracks(life, webrtc.MimeTypeVP8), rtc.PublishOptions{})
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
-	observer.wait(ctx, t, "stream add", streamEvent("add", pub.ID()))
+	observer.WaitAt(ctx, t, "stream add", participant.StreamEvent("add", pub.ID()))
 	return pub
 }
 
@@ -149,64 +107,3 @@ func serverError(t *testing.T, what string, err error) {
 	}
 	t.Logf("%s: progress error %q", what, se.Message)
 }
-
-// dropEvent records a `drop` notification.
-type dropEvent struct{}
-
-// recorder keeps every notification of a client with its arrival time.
-type recorder struct {
-	mu   sync.Mutex
-	evs  []any
-	at   []time.Time
-	more chan struct{}
-}
-
-func newRecorder() *recorder { return &recorder{more: make(chan struct{})} }
-
-func (r *recorder) events() rtc.Events {
-	return rtc.Events{
-		Participant: func(ev protocol.ParticipantEvent) { r.add(ev) },
-		Stream:      func(ev protocol.StreamEvent) { r.add(ev) },
-		Drop:        func() { r.add(dropEvent{}) },
-	}
-}
-
-func (r *recorder) add(v any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, v)
-	r.at = append(r.at, time.Now())
-	close(r.more)
-	r.more = make(chan struct{})
-}
-
-// wait returns the arrival time of the first event that matches, waiting until ctx ends.
-func (r *recorder) wait(ctx context.Context, t *testing.T, what string, match func(any) bool) time.Time {
-	t.Helper()
-	seen := 0
-	for {
-		r.mu.Lock()
-		evs, at, more := r.evs, r.at, r.more
-		r.mu.Unlock()
-		for ; seen < len(evs); seen++ {
-			if match(evs[seen]) {
-				return at[seen]
-			}
-		}
-		select {
-		case <-more:
-		case <-ctx.Done():
-			t.Fatalf("no %s: %v; received %+v", what, ctx.Err(), evs)
-		}
-	}
-}
-
-// streamEvent matches a stream event of status about id.
-func streamEvent(status, id string) func(any) bool {
-	return func(v any) bool {
-		ev, ok := v.(protocol.StreamEvent)
-		return ok && ev.Status == status && ev.ID == id
-	}
-}
-
-func isDrop(v any) bool { _, ok := v.(dropEvent); return ok }

@@ -2,9 +2,6 @@ package soak
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,14 +17,14 @@ import (
 
 	busamqp "github.com/conclave-rtc/conclave/common/bus/amqp"
 	"github.com/conclave-rtc/conclave/common/cluster"
-	"github.com/conclave-rtc/conclave/common/ids"
 	"github.com/conclave-rtc/conclave/common/testutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 )
 
 // distributed is a deployment of every separate binary on RabbitMQ and a MongoDB-wire server.
 type distributed struct {
-	procs  map[string]*proc
-	super  api
+	procs  map[string]*e2eutil.Proc
+	super  e2eutil.RESTClient
 	portal string
 	recDir string
 	prefix string
@@ -43,40 +40,33 @@ var agentNames = []string{"streaming-agent", "recording-agent", "portal", "webrt
 func startDistributed(t *testing.T) *distributed {
 	t.Helper()
 	amqpURL, mongoURI := testutil.AMQPURL(t), testutil.MongoURI(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	d := &distributed{procs: map[string]*proc{}, portal: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		recDir: t.TempDir(), prefix: testutil.UniqueName("soak") + ".", amqp: amqpURL}
-	mport := freePort(t)
-	d.super = api{base: fmt.Sprintf("http://127.0.0.1:%d", mport), serviceID: ids.ObjectID(), key: ids.RandomHex(32)}
-	env := []string{
-		"CONCLAVE_BUS_URL=" + amqpURL,
-		"CONCLAVE_BUS_PREFIX=" + d.prefix,
-		"CONCLAVE_MONGO_URI=" + mongoURI,
-		"CONCLAVE_MONGO_DATABASE=" + testutil.UniqueName("conclave_soak_"),
-		"CONCLAVE_CLUSTER_KEY=" + base64.StdEncoding.EncodeToString(key),
-		"CONCLAVE_SUPER_SERVICE_ID=" + d.super.serviceID,
-		"CONCLAVE_SUPER_SERVICE_KEY=" + d.super.key,
-		"CONCLAVE_PORTAL_LISTEN=" + d.portal,
-		"CONCLAVE_PORTAL_PUBLIC_HOST=" + d.portal,
+	cluster := e2eutil.NewCluster(amqpURL, mongoURI, "soak")
+	d := &distributed{procs: map[string]*e2eutil.Proc{}, portal: fmt.Sprintf("127.0.0.1:%d", e2eutil.FreePort(t)),
+		recDir: t.TempDir(), prefix: cluster.Prefix, amqp: amqpURL}
+	mport := e2eutil.FreePort(t)
+	d.super = cluster.Client(fmt.Sprintf("http://127.0.0.1:%d", mport))
+	d.super.Timeout = restTimeout
+	env := append(cluster.Env,
+		"CONCLAVE_PORTAL_LISTEN="+d.portal,
+		"CONCLAVE_PORTAL_PUBLIC_HOST="+d.portal,
 		fmt.Sprintf("CONCLAVE_MANAGEMENT_LISTEN=127.0.0.1:%d", mport),
-		"CONCLAVE_DATA_DIR=" + t.TempDir(),
-		"CONCLAVE_CONFIG=" + writeConfig(t, loopbackWebRTC+"recording:\n  dir: "+d.recDir+"\n"),
-	}
+		"CONCLAVE_DATA_DIR="+t.TempDir(),
+		"CONCLAVE_CONFIG="+e2eutil.WriteConfig(t, e2eutil.LoopbackWebRTCConfig+"recording:\n  dir: "+d.recDir+"\n"),
+	)
 	for _, name := range agentNames {
-		d.procs[name] = start(t, binary(t, name), env...)
+		d.procs[name] = e2eutil.Start(t, bins.Path(t, name), nil, env...)
 	}
 	all := d.all()
-	waitUntil(t, "management API", time.Minute, func() bool { return httpOK(d.super.base + "/readyz") }, all...)
+	e2eutil.WaitUntil(t, "management API", time.Minute, func() bool { return e2eutil.HTTPOK(d.super.Base + "/readyz") }, all...)
 	reg := d.registry(t)
 	for _, purpose := range []string{"portal", "conference", "webrtc", "recording", "streaming"} {
-		waitUntil(t, purpose+" agent announced", time.Minute, func() bool { return len(reg.Workers(purpose)) > 0 }, all...)
+		e2eutil.WaitUntil(t, purpose+" agent announced", time.Minute, func() bool { return len(reg.Workers(purpose)) > 0 }, all...)
 	}
 	return d
 }
 
-func (d *distributed) all() []*proc {
-	var out []*proc
+func (d *distributed) all() []*e2eutil.Proc {
+	var out []*e2eutil.Proc
 	for _, p := range d.procs {
 		out = append(out, p)
 	}
@@ -135,41 +125,41 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	d := startDistributed(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	room := createRoom(t, d.super, "drain")
+	room := d.super.CreateRoom(t, "drain")
 	_, stream := publish(ctx, t, d.super, room, "publisher")
-	viewer, ack := rawLogin(ctx, t, d.portal, d.super.mustToken(t, room, "viewer"))
+	viewer, ack := rawLogin(ctx, t, d.portal, d.super.MustToken(t, room, "viewer", "presenter", ""))
 	if st, detail := ackStatus(ack); st != "ok" {
 		t.Fatalf("viewer login: %s %s", st, detail)
 	}
 
 	media := map[string]any{"audio": map[string]any{"from": stream}, "video": map[string]any{"from": stream}}
-	must(t, d.super.do(t, "POST", "/v1/rooms/"+room+"/recordings", map[string]any{"container": "mkv", "media": media}), http.StatusOK)
+	e2eutil.Must(t, d.super.Do(t, "POST", "/v1/rooms/"+room+"/recordings", map[string]any{"container": "mkv", "media": media}), http.StatusOK)
 	up := &uploads{count: map[string]int{}}
 	hls := httptest.NewServer(up)
 	defer hls.Close()
-	must(t, d.super.do(t, "POST", "/v1/rooms/"+room+"/streaming-outs", map[string]any{"protocol": "hls",
+	e2eutil.Must(t, d.super.Do(t, "POST", "/v1/rooms/"+room+"/streaming-outs", map[string]any{"protocol": "hls",
 		"url": hls.URL + "/live/index.m3u8", "parameters": map[string]any{"method": "PUT", "hlsTime": 1, "hlsListSize": 3},
 		"media": media}), http.StatusOK)
-	waitUntil(t, "HLS segments uploaded", time.Minute, func() bool { return up.n(".ts") >= 2 }, d.all()...)
-	if kids := descendants(d.procs["streaming-agent"].cmd.Process.Pid); len(kids) == 0 {
+	e2eutil.WaitUntil(t, "HLS segments uploaded", time.Minute, func() bool { return up.n(".ts") >= 2 }, d.all()...)
+	if kids := descendants(d.procs["streaming-agent"].PID()); len(kids) == 0 {
 		t.Fatal("streaming-agent runs no ffmpeg while its streaming-out uploads")
 	}
 
 	for _, name := range agentNames {
 		p := d.procs[name]
-		kids := descendants(p.cmd.Process.Pid)
+		kids := descendants(p.PID())
 		begin := time.Now()
-		err := p.stop(30 * time.Second)
+		err := p.Stop(30 * time.Second)
 		exitTime := time.Since(begin)
 		t.Logf("%s: exit after %s (%d child processes before)", name, exitTime.Round(time.Millisecond), len(kids))
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-			t.Fatalf("%s exited with status %d\n%s", name, code, p.stderr.String())
+		if code := p.ExitCode(); code != 0 {
+			t.Fatalf("%s exited with status %d\n%s", name, code, p.Stderr())
 		}
-		if !strings.Contains(p.stderr.String(), `msg=draining`) {
+		if !strings.Contains(p.Stderr(), `msg=draining`) {
 			t.Errorf("%s did not log its drain", name)
 		}
 		for _, k := range kids {
@@ -193,7 +183,7 @@ func afterStop(t *testing.T, name string, d *distributed, viewerDone <-chan stru
 		if len(files) != 1 {
 			t.Fatalf("recording files %v, want one", files)
 		}
-		dur := probeDuration(t, files[0])
+		dur := e2eutil.Probe(t, files[0]).Duration.Seconds()
 		t.Logf("recording finalised on drain: %s, %.2f s", filepath.Base(files[0]), dur)
 		if dur <= 0 {
 			t.Fatalf("recording %s has no duration", files[0])
@@ -201,26 +191,6 @@ func afterStop(t *testing.T, name string, d *distributed, viewerDone <-chan stru
 	case "portal":
 		t.Logf("participant socket closed %s after the portal exited", waitClosed(t, "viewer", viewerDone).Round(time.Millisecond))
 	}
-}
-
-// probeDuration returns the container duration ffprobe reads from a file (a complete file
-// has its duration written when it is finalised).
-func probeDuration(t *testing.T, path string) float64 {
-	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	var p struct {
-		Format struct {
-			Duration string `json:"duration"`
-		} `json:"format"`
-	}
-	if err := json.Unmarshal(out, &p); err != nil {
-		t.Fatalf("ffprobe output %s: %v", out, err)
-	}
-	f, _ := strconv.ParseFloat(p.Format.Duration, 64)
-	return f
 }
 
 // procEntry identifies a process by pid and start time (so a reused pid is not mistaken for

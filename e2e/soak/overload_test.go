@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/conclave-rtc/conclave/client/sio"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 )
 
 // TestOverloadRESTRateLimit floods the management API as one service with a per-service rate
@@ -16,17 +18,17 @@ import (
 // its bucket refills.
 func TestOverloadRESTRateLimit(t *testing.T) {
 	srv := startAllInOne(t, "management:\n  rateLimit: 2\n")
-	flood := createService(t, srv.super, "flood")
-	quiet := createService(t, srv.super, "quiet")
+	flood := srv.super.CreateService(t, "flood")
+	quiet := srv.super.CreateService(t, "quiet")
 	var ok, limited int
 	for range 30 {
-		r := flood.do(t, "GET", "/v1/rooms", nil)
+		r := flood.Do(t, "GET", "/v1/rooms", nil)
 		switch r.Status {
 		case http.StatusOK:
 			ok++
 		case http.StatusTooManyRequests:
 			limited++
-			if r.errorCode() != 1102 || !strings.Contains(r.errorMessage(), "Too many requests") {
+			if r.ErrorCode() != 1102 || !strings.Contains(r.ErrorMessage(), "Too many requests") {
 				t.Fatalf("rate-limited answer %s, want code 1102 and a message", r.Body)
 			}
 		default:
@@ -39,11 +41,11 @@ func TestOverloadRESTRateLimit(t *testing.T) {
 	}
 	// The other service has its own bucket.
 	for range 3 {
-		must(t, quiet.do(t, "GET", "/v1/rooms", nil), http.StatusOK)
+		e2eutil.Must(t, quiet.Do(t, "GET", "/v1/rooms", nil), http.StatusOK)
 	}
 	begin := time.Now()
-	waitUntil(t, "flooding service served again", 30*time.Second, func() bool {
-		return flood.do(t, "GET", "/v1/rooms", nil).Status == http.StatusOK
+	e2eutil.WaitUntil(t, "flooding service served again", 30*time.Second, func() bool {
+		return flood.Do(t, "GET", "/v1/rooms", nil).Status == http.StatusOK
 	}, srv.proc)
 	t.Logf("flooding service served again after %s", time.Since(begin).Round(time.Millisecond))
 }
@@ -53,11 +55,11 @@ func TestOverloadRESTRateLimit(t *testing.T) {
 // participant of the same room keeps being served.
 func TestOverloadPortalEventFlood(t *testing.T) {
 	srv := startAllInOne(t, "")
-	room := createRoom(t, srv.super, "flood")
+	room := srv.super.CreateRoom(t, "flood")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	good, _ := joinRetry(ctx, t, func() string { return srv.super.mustToken(t, room, "good") }, signalingOnly())
-	bad, ack := rawLogin(ctx, t, srv.portal, srv.super.mustToken(t, room, "flooder"))
+	good, _ := participant.JoinReady(ctx, t, func() string { return srv.super.MustToken(t, room, "good", "presenter", "") }, signalingOnly())
+	bad, ack := rawLogin(ctx, t, srv.portal, srv.super.MustToken(t, room, "flooder", "presenter", ""))
 	if st, detail := ackStatus(ack); st != "ok" {
 		t.Fatalf("flooder login: %s %s", st, detail)
 	}
@@ -71,13 +73,13 @@ func TestOverloadPortalEventFlood(t *testing.T) {
 	took := waitClosed(t, "flooding socket", bad.Done())
 	t.Logf("flooding socket closed (%q) %s after %d events were sent", bad.Reason(), took.Round(time.Millisecond), sent)
 	if bad.Reason() == sio.ReasonClientDisconnect {
-		t.Fatal("the flooding socket was closed by the client, not the portal")
+		t.Fatal("the flooding socket was closed by the e2eutil.RESTClient, not the portal")
 	}
 	if err := good.Send(ctx, "all", "still here"); err != nil {
 		t.Fatalf("well-behaved participant: %v", err)
 	}
-	waitUntil(t, "flooder left the room", 30*time.Second, func() bool {
-		r, err := srv.super.try("GET", "/v1/rooms/"+room+"/participants", nil)
+	e2eutil.WaitUntil(t, "flooder left the room", 30*time.Second, func() bool {
+		r, err := srv.super.Try("GET", "/v1/rooms/"+room+"/participants", nil)
 		return err == nil && r.Status == http.StatusOK && strings.Count(string(r.Body), `"id"`) == 1
 	}, srv.proc)
 }

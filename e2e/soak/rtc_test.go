@@ -4,63 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	rtc "github.com/conclave-rtc/conclave/client"
-	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/conclave-rtc/conclave/client/sio"
-	"github.com/pion/logging"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 	"github.com/pion/webrtc/v4"
 )
 
-// loopbackClient are the options of media clients: loopback candidates only, pion's own
-// logging off.
-var loopbackClient = rtc.Options{LoopbackOnly: true, ConfigureSettings: func(se *webrtc.SettingEngine) {
-	f := logging.NewDefaultLoggerFactory()
-	f.DefaultLogLevel = logging.LogLevelDisabled
-	se.LoggerFactory = f
-}}
-
-// keyframeClip is a clip track whose source answers the server's keyframe requests.
-type keyframeClip struct {
-	*webrtc.TrackLocalStaticSample
-	src *media.Source
-}
-
-// RequestKeyframe implements rtc.KeyframeRequester.
-func (k keyframeClip) RequestKeyframe() { k.src.RequestKeyframe() }
-
-// h264Tracks returns an Opus and an H.264 track fed from the looping test clips until the
-// test ends.
-func h264Tracks(t *testing.T) []webrtc.TrackLocal {
-	t.Helper()
-	v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "clip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "clip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	vt := keyframeClip{TrackLocalStaticSample: v, src: media.NewH264Source(v)}
-	for _, src := range []*media.Source{vt.src, media.NewOpusSource(a)} {
-		wg.Go(func() { _ = src.Run(ctx) })
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return []webrtc.TrackLocal{a, vt}
-}
-
 // publish joins room as user and publishes the clip tracks; it returns the client and the
 // stream id.
-func publish(ctx context.Context, t *testing.T, c api, room, user string) (*rtc.Client, string) {
+func publish(ctx context.Context, t *testing.T, c e2eutil.RESTClient, room, user string) (*rtc.Client, string) {
 	t.Helper()
-	cl, _ := joinRetry(ctx, t, func() string { return c.mustToken(t, room, user) }, loopbackClient)
-	pub, err := cl.Publish(ctx, h264Tracks(t), rtc.PublishOptions{})
+	cl, _ := participant.JoinReady(ctx, t, func() string { return c.MustToken(t, room, user, "presenter", "") }, loopbackClient)
+	pub, err := cl.Publish(ctx, participant.ClipTracks(t, webrtc.MimeTypeH264), rtc.PublishOptions{})
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}

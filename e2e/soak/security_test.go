@@ -12,6 +12,8 @@ import (
 
 	rtc "github.com/conclave-rtc/conclave/client"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 )
 
 // TestSecurity runs the isolation checks against one all-in-one process logging at debug
@@ -20,10 +22,10 @@ func TestSecurity(t *testing.T) {
 	srv := startAllInOne(t, "", "CONCLAVE_LOG_LEVEL=debug")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	svcA := createService(t, srv.super, "tenant-a")
-	svcB := createService(t, srv.super, "tenant-b")
-	roomA, roomB := createRoom(t, svcA, "a"), createRoom(t, svcB, "b")
-	secrets := map[string]string{"super service key": srv.super.key, "service key A": svcA.key, "service key B": svcB.key}
+	svcA := srv.super.CreateService(t, "tenant-a")
+	svcB := srv.super.CreateService(t, "tenant-b")
+	roomA, roomB := svcA.CreateRoom(t, "a"), svcB.CreateRoom(t, "b")
+	secrets := map[string]string{"super service key": srv.super.Key, "service key A": svcA.Key, "service key B": svcB.Key}
 
 	t.Run("service isolation", func(t *testing.T) { checkServiceIsolation(t, svcA, svcB, roomA) })
 	t.Run("cross-room stream", func(t *testing.T) {
@@ -31,7 +33,7 @@ func TestSecurity(t *testing.T) {
 		checkCrossRoom(ctx, t, svcB, roomB, roomA, stream)
 		// Control: the same request from a participant of room A is served, so the refusal
 		// above comes from the room boundary and not from the request itself.
-		bob, _ := joinRetry(ctx, t, func() string { return svcA.mustToken(t, roomA, "bob") }, loopbackClient)
+		bob, _ := participant.JoinReady(ctx, t, func() string { return svcA.MustToken(t, roomA, "bob", "presenter", "") }, loopbackClient)
 		sub, err := bob.Subscribe(ctx, guessedStream(stream), rtc.SubscribeOptions{})
 		if err != nil {
 			t.Fatalf("same-room subscribe: %v", err)
@@ -39,16 +41,16 @@ func TestSecurity(t *testing.T) {
 		_ = sub.Close()
 	})
 	t.Run("token redeemed once", func(t *testing.T) {
-		tok := svcA.mustToken(t, roomA, "contested")
+		tok := svcA.MustToken(t, roomA, "contested", "presenter", "")
 		secrets["contested token"] = tok
 		checkRedeemOnce(ctx, t, srv.portal, tok)
 	})
 	t.Run("reconnection ticket", func(t *testing.T) {
-		tok := svcA.mustToken(t, roomA, "reconnecting")
+		tok := svcA.MustToken(t, roomA, "reconnecting", "presenter", "")
 		secrets["token"] = tok
 		opts := signalingOnly()
 		opts.SDKType = "JavaScript" // the portal issues reconnection tickets to this SDK type
-		c, info := joinRetry(ctx, t, func() string { return tok }, opts)
+		c, info := participant.JoinReady(ctx, t, func() string { return tok }, opts)
 		if info.ReconnectionTicket == "" {
 			t.Fatal("no reconnection ticket issued")
 		}
@@ -58,10 +60,10 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 	bad := svcA
-	bad.key = "wrong-key-" + svcA.key[:8]
-	mustError(t, bad.do(t, "GET", "/v1/rooms", nil), http.StatusUnauthorized, 1101)
+	bad.Key = "wrong-key-" + svcA.Key[:8]
+	e2eutil.MustError(t, bad.Do(t, "GET", "/v1/rooms", nil), http.StatusUnauthorized, 1101)
 
-	log := srv.proc.stderr.String()
+	log := srv.proc.Stderr()
 	for what, s := range secrets {
 		for _, part := range secretParts(s) {
 			if strings.Contains(log, part) {
@@ -91,7 +93,7 @@ func secretParts(s string) []string {
 
 // checkServiceIsolation: service B can neither read nor change service A's room, nor mint
 // tokens for it, nor manage services (owt-protocol §2: 404/1003 and 403/1102).
-func checkServiceIsolation(t *testing.T, a, b api, roomA string) {
+func checkServiceIsolation(t *testing.T, a, b e2eutil.RESTClient, roomA string) {
 	for _, req := range []struct {
 		method, path string
 		body         any
@@ -104,21 +106,21 @@ func checkServiceIsolation(t *testing.T, a, b api, roomA string) {
 		{"GET", "/v1/rooms/" + roomA + "/streams", nil},
 		{"POST", "/v1/rooms/" + roomA + "/recordings", map[string]any{"container": "mkv", "media": map[string]any{"audio": map[string]any{"from": "x"}}}},
 	} {
-		mustError(t, b.do(t, req.method, req.path, req.body), http.StatusNotFound, 1003)
+		e2eutil.MustError(t, b.Do(t, req.method, req.path, req.body), http.StatusNotFound, 1003)
 	}
-	mustError(t, b.do(t, "GET", "/services/"+a.serviceID, nil), http.StatusForbidden, 1102)
-	mustError(t, b.do(t, "DELETE", "/services/"+a.serviceID, nil), http.StatusForbidden, 1102)
+	e2eutil.MustError(t, b.Do(t, "GET", "/services/"+a.ServiceID, nil), http.StatusForbidden, 1102)
+	e2eutil.MustError(t, b.Do(t, "DELETE", "/services/"+a.ServiceID, nil), http.StatusForbidden, 1102)
 	var rooms []map[string]any
-	if err := json.Unmarshal(must(t, b.do(t, "GET", "/v1/rooms", nil), http.StatusOK).Body, &rooms); err != nil || len(rooms) != 1 {
+	if err := json.Unmarshal(e2eutil.Must(t, b.Do(t, "GET", "/v1/rooms", nil), http.StatusOK).Body, &rooms); err != nil || len(rooms) != 1 {
 		t.Fatalf("service B lists %d rooms (%v), want only its own", len(rooms), err)
 	}
-	must(t, a.do(t, "GET", "/v1/rooms/"+roomA, nil), http.StatusOK)
+	e2eutil.Must(t, a.Do(t, "GET", "/v1/rooms/"+roomA, nil), http.StatusOK)
 }
 
 // checkCrossRoom: a participant of room B who knows (or guesses) the id of a stream of room
 // A can neither subscribe to it nor control it, and the REST API does not show it under B.
-func checkCrossRoom(ctx context.Context, t *testing.T, b api, roomB, roomA, stream string) {
-	mallory, _ := joinRetry(ctx, t, func() string { return b.mustToken(t, roomB, "mallory") }, loopbackClient)
+func checkCrossRoom(ctx context.Context, t *testing.T, b e2eutil.RESTClient, roomB, roomA, stream string) {
+	mallory, _ := participant.JoinReady(ctx, t, func() string { return b.MustToken(t, roomB, "mallory", "presenter", "") }, loopbackClient)
 	if _, ok := mallory.Stream(stream); ok {
 		t.Fatal("room B's participant was told about room A's stream")
 	}
@@ -136,9 +138,9 @@ func checkCrossRoom(ctx context.Context, t *testing.T, b api, roomB, roomA, stre
 			t.Fatalf("room B's participant could %s room A's stream", op.name)
 		}
 	}
-	mustError(t, b.do(t, "GET", "/v1/rooms/"+roomB+"/streams/"+stream, nil), http.StatusNotFound, 1004)
-	mustError(t, b.do(t, "DELETE", "/v1/rooms/"+roomB+"/streams/"+stream, nil), http.StatusNotFound, 1004)
-	mustError(t, b.do(t, "GET", "/v1/rooms/"+roomA+"/streams/"+stream, nil), http.StatusNotFound, 1003)
+	e2eutil.MustError(t, b.Do(t, "GET", "/v1/rooms/"+roomB+"/streams/"+stream, nil), http.StatusNotFound, 1004)
+	e2eutil.MustError(t, b.Do(t, "DELETE", "/v1/rooms/"+roomB+"/streams/"+stream, nil), http.StatusNotFound, 1004)
+	e2eutil.MustError(t, b.Do(t, "GET", "/v1/rooms/"+roomA+"/streams/"+stream, nil), http.StatusNotFound, 1003)
 }
 
 // guessedStream is what an attacker who knows a stream id would ask for: Opus and H.264.

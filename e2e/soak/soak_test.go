@@ -2,12 +2,9 @@ package soak
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,49 +12,15 @@ import (
 	"time"
 
 	rtc "github.com/conclave-rtc/conclave/client"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
 	"github.com/pion/webrtc/v4"
 )
-
-// envInt reads a positive integer setting from the environment.
-func envInt(t *testing.T, name string, def int) int {
-	t.Helper()
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive integer", name, s)
-	}
-	return n
-}
 
 // signalingOnly are the options of clients that never publish nor subscribe: they share one
 // pion API, so joining does not build a media engine per client.
 func signalingOnly() rtc.Options {
 	return rtc.Options{API: webrtc.NewAPI()}
-}
-
-// joinRetry joins with a fresh token from mint, retrying while the portal reports it is still
-// starting (it learns about the conference agents from their announcements).
-func joinRetry(ctx context.Context, t *testing.T, mint func() string, opts rtc.Options) (*rtc.Client, *rtc.JoinInfo) {
-	t.Helper()
-	for {
-		c, info, err := rtc.Join(ctx, mint(), opts)
-		if err == nil {
-			t.Cleanup(func() { _ = c.Close() })
-			return c, info
-		}
-		var se *rtc.ServerError
-		if !errors.As(err, &se) || se.Message != "Portal is not ready" {
-			t.Fatalf("join: %v", err)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("join: %v (%v)", err, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // errorTally counts errors by message and keeps the total.
@@ -97,12 +60,12 @@ func (e *errorTally) String() string {
 // must succeed, and afterwards the server's goroutines and live heap must come back to their
 // level before the soak (with a tolerance), within a settle period.
 func TestSoakJoinLeave(t *testing.T) {
-	secs := envInt(t, "CONCLAVE_SOAK_SECONDS", 60)
-	clients := envInt(t, "CONCLAVE_SOAK_CLIENTS", 500)
+	secs := e2eutil.EnvInt(t, "CONCLAVE_SOAK_SECONDS", 60)
+	clients := e2eutil.EnvInt(t, "CONCLAVE_SOAK_CLIENTS", 500)
 	srv := startAllInOne(t, "")
 	rooms := make([]string, 10)
 	for i := range rooms {
-		rooms[i] = createRoom(t, srv.super, fmt.Sprintf("soak-%d", i))
+		rooms[i] = srv.super.CreateRoom(t, fmt.Sprintf("soak-%d", i))
 	}
 	opts := signalingOnly()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second+3*time.Minute)
@@ -110,7 +73,7 @@ func TestSoakJoinLeave(t *testing.T) {
 
 	// Warm up: every room once, so the baseline includes the rooms' steady state.
 	for _, room := range rooms {
-		c, _ := joinRetry(ctx, t, func() string { return srv.super.mustToken(t, room, "warmup") }, opts)
+		c, _ := participant.JoinReady(ctx, t, func() string { return srv.super.MustToken(t, room, "warmup", "presenter", "") }, opts)
 		if err := c.Leave(ctx); err != nil {
 			t.Fatalf("warm-up leave: %v", err)
 		}
@@ -155,7 +118,7 @@ func TestSoakJoinLeave(t *testing.T) {
 func soakRound(ctx context.Context, srv server, room, user string, opts rtc.Options, errs *errorTally) bool {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	tok, err := srv.super.newToken(room, user, "presenter")
+	tok, err := srv.super.Token(room, user, "presenter", "")
 	if err != nil {
 		errs.add("token", err)
 		return false
@@ -176,8 +139,8 @@ func soakRound(ctx context.Context, srv server, room, user string, opts rtc.Opti
 func waitRoomsEmpty(t *testing.T, srv server, rooms []string) {
 	t.Helper()
 	for _, room := range rooms {
-		waitUntil(t, "room "+room+" empty", time.Minute, func() bool {
-			r, err := srv.super.try("GET", "/v1/rooms/"+room+"/participants", nil)
+		e2eutil.WaitUntil(t, "room "+room+" empty", time.Minute, func() bool {
+			r, err := srv.super.Try("GET", "/v1/rooms/"+room+"/participants", nil)
 			return err == nil && r.Status == http.StatusOK && strings.TrimSpace(string(r.Body)) == "[]"
 		}, srv.proc)
 	}
