@@ -13,7 +13,7 @@ import (
 
 // shape is how many processes of each role a deployment runs.
 type shape struct {
-	portals, conferences, webrtcs, recordings, streamings int
+	portals, conferences, webrtcs, recordings, streamings, mixings int
 }
 
 // member is one process of a deployment; port is its portal port or webrtc UDP port.
@@ -34,6 +34,7 @@ type deployment struct {
 	webrtcs  []member
 	recs     []member
 	streams  []member
+	mixers   []member
 	recDir   string
 	readyDur time.Duration
 }
@@ -67,6 +68,9 @@ func deploy(t *testing.T, busURL, mongoURI string, s shape) *deployment {
 	}
 	for range s.streamings {
 		d.streams = append(d.streams, member{Proc: d.start("streaming-agent")})
+	}
+	for range s.mixings {
+		d.mixers = append(d.mixers, member{Proc: d.start("mixing-agent")})
 	}
 	for range s.portals {
 		d.addPortal()
@@ -136,9 +140,21 @@ func (d *deployment) waitReady(s shape) {
 	for _, c := range d.confs {
 		c.WaitOutput(t, "agents known", within, func(out string) bool {
 			return joined(out, "webrtc") >= s.webrtcs && joined(out, "recording") >= s.recordings &&
-				joined(out, "streaming") >= s.streamings
+				joined(out, "streaming") >= s.streamings && joined(out, "mixing") >= s.mixings
 		})
 	}
+}
+
+// mixerOf returns the mixing agent that started the mix of a mixed stream (its log line).
+func (d *deployment) mixerOf(t *testing.T, mixID string) (int, member) {
+	t.Helper()
+	for i, m := range d.mixers {
+		if hasLine(m.Output(), `msg="mix started"`, "mix="+mixID+" ") {
+			return i, m
+		}
+	}
+	t.Fatalf("no mixing agent logged starting %s", mixID)
+	return -1, member{}
 }
 
 // webrtcServing returns the webrtc agent whose UDP port the SDP's candidates use.

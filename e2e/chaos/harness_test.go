@@ -34,6 +34,7 @@ import (
 var bins = &e2eutil.Binaries{Prefix: "conclave-chaos-bin", Commands: []string{
 	"./management-api/cmd/management-api", "./portal/cmd/portal", "./conference-agent/cmd/conference-agent",
 	"./webrtc-agent/cmd/webrtc-agent", "./recording-agent/cmd/recording-agent", "./streaming-agent/cmd/streaming-agent",
+	"./mixing-agent/cmd/mixing-agent",
 }}
 
 // restTimeout bounds a management API request: an answer must come within 15 s even

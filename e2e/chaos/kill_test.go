@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,13 +38,14 @@ func (k *killRoom) token(t *testing.T, user string) func() string {
 }
 
 // TestChaosProcessKills runs a distributed deployment with two of each of portal,
-// conference agent and webrtc agent plus a recording and a streaming agent, and kills one
+// conference agent, webrtc agent and mixing agent plus a recording and a streaming agent, and
+// kills one
 // process after another with SIGKILL during a live call (ARCHITECTURE.md §9).
 func TestChaosProcessKills(t *testing.T) {
 	e2eutil.Need(t, "ffprobe", e2eutil.OnPath("ffprobe", "ffmpeg"))
 	amqpURL, mongoURI := testutil.AMQPURL(t), testutil.MongoURI(t)
 	rtmpPort := e2eutil.StartRTMP(t).Port
-	d := deploy(t, amqpURL, mongoURI, shape{portals: 2, conferences: 2, webrtcs: 2, recordings: 1, streamings: 1})
+	d := deploy(t, amqpURL, mongoURI, shape{portals: 2, conferences: 2, webrtcs: 2, recordings: 1, streamings: 1, mixings: 2})
 	k := &killRoom{d: d, life: t, room: d.api.CreateRoom(t, "chaos-kills"), rec: &recovery{}, evX: participant.NewRecorder(), evB: participant.NewRecorder()}
 	defer k.rec.log(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -57,6 +59,7 @@ func TestChaosProcessKills(t *testing.T) {
 		run  func(context.Context, *testing.T, *killRoom)
 	}{
 		{"WebRTCAgent", killWebRTCAgent},
+		{"MixingAgent", killMixingAgent},
 		{"RecordingAgent", killRecordingAgent},
 		{"StreamingAgent", func(ctx context.Context, t *testing.T, k *killRoom) { killStreamingAgent(ctx, t, k, rtmpPort) }},
 		{"Portal", killPortal},
@@ -94,6 +97,33 @@ func killWebRTCAgent(ctx context.Context, t *testing.T, k *killRoom) {
 	subscribe(ctx, t, k.bob, again.ID())
 	k.rec.add(t, "kill -9 webrtc agent", "republished and subscribed on the live agent", time.Since(at))
 	k.stream = again.ID()
+}
+
+// killMixingAgent kills the mixing agent producing the room's mixed stream while bob watches
+// it (with alice's stream mixed in): bob's subscription ends with a progress error, the
+// conference agent restarts the mix on the other mixing agent, and bob subscribes again.
+func killMixingAgent(ctx context.Context, t *testing.T, k *killRoom) {
+	mixID := k.room + "-common"
+	if _, ok := k.bob.Stream(mixID); !ok {
+		t.Fatalf("mixed stream %s not announced", mixID)
+	}
+	e2eutil.Must(t, k.d.api.Do(t, "PATCH", "/v1/rooms/"+k.room+"/streams/"+k.stream,
+		[]map[string]any{{"op": "add", "path": "/info/inViews", "value": "common"}}), http.StatusOK)
+	sub := subscribe(ctx, t, k.bob, mixID)
+	i, victim := k.d.mixerOf(t, mixID)
+	other := k.d.mixers[1-i]
+	at := victim.Kill(t)
+	wctx, cancel := context.WithTimeout(ctx, contractBound)
+	defer cancel()
+	subEnd := ended(wctx, t, "bob's subscription of the mixed stream", sub.Done())
+	serverError(t, "bob's subscription of the mixed stream", sub.Err())
+	k.rec.add(t, "kill -9 mixing agent", "progress error at the mixed stream's subscriber", subEnd.Sub(at))
+	other.WaitOutput(t, "the mix restarted on the other mixing agent", contractBound, func(out string) bool {
+		return hasLine(out, `msg="mix started"`, "mix="+mixID+" ")
+	})
+	k.rec.add(t, "kill -9 mixing agent", "mix restarted on the other mixing agent", time.Since(at))
+	subscribe(ctx, t, k.bob, mixID)
+	k.rec.add(t, "kill -9 mixing agent", "mixed stream subscribed again", time.Since(at))
 }
 
 // avFrom is the media of a recording or streaming-out taking both kinds from stream.
