@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -33,7 +32,6 @@ type DownTrack struct {
 	rtx    retransmitter
 
 	sent atomic.Uint64
-	now  func() int64
 }
 
 var (
@@ -44,8 +42,7 @@ var (
 // NewDownTrack returns a down-track of src with the given track and stream ids (msid). It
 // is not attached: call Attach once the transport may send.
 func NewDownTrack(id, streamID string, src *Track) *DownTrack {
-	d := &DownTrack{id: id, streamID: streamID, kind: src.Kind(), codec: src.Codec(), active: true,
-		now: func() int64 { return time.Now().UnixNano() }}
+	d := &DownTrack{id: id, streamID: streamID, kind: src.Kind(), codec: src.Codec(), active: true}
 	d.rw = rewriter{clockRate: src.Codec().ClockRate, src: src}
 	return d
 }
@@ -90,7 +87,7 @@ func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 		return
 	}
 	old := d.rw.src
-	seq, ts, ok := d.rw.rewrite(src, p, d.now())
+	seq, ts, ok := d.rw.rewrite(src, p, p.At)
 	if !ok {
 		return
 	}

@@ -88,8 +88,8 @@ type sentEntry struct {
 // down-track's mutex.
 type retransmitter struct {
 	sent *[sentHistory]sentEntry // allocated with the first video packet sent
-	buf  []byte     // payload scratch, allocated on the first NACK
-	hdr  rtp.Header // retransmission header scratch
+	buf  []byte                  // payload scratch, allocated on the first NACK
+	hdr  rtp.Header              // retransmission header scratch
 
 	resent, missed atomic.Uint64
 }

@@ -15,6 +15,9 @@ type Packet struct {
 	// Keyframe marks the first packet of a keyframe (always true for audio): a subscriber
 	// may start or switch here.
 	Keyframe bool
+	// At is the wall clock (unix ns) when Track.Forward handed the packet out: read once
+	// per packet rather than once per subscriber.
+	At int64
 }
 
 // ParseRTP parses the fixed header, CSRCs, header extension and padding of an RTP packet
@@ -47,6 +50,6 @@ func ParseRTP(b []byte, p *Packet) bool {
 	p.Seq = binary.BigEndian.Uint16(b[2:4])
 	p.Timestamp = binary.BigEndian.Uint32(b[4:8])
 	p.SSRC = binary.BigEndian.Uint32(b[8:12])
-	p.Keyframe = false
+	p.Keyframe, p.At = false, 0
 	return true
 }

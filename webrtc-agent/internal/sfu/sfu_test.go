@@ -68,7 +68,8 @@ func TestSFURewriterLayerSwitch(t *testing.T) {
 	high, low := newVP8Track("t-0:h", &kfHigh), newVP8Track("t-0:l", &kfLow)
 	d := NewDownTrack("v", "s", high)
 	clock := int64(0)
-	d.now = func() int64 { return clock }
+	high.now = func() int64 { return clock }
+	low.now = high.now
 	w := &recordWriter{}
 	bindDown(d, w)
 	d.Attach()

@@ -55,8 +55,9 @@ type Track struct {
 	kfPending atomic.Bool  // a throttled request waits for the interval's end
 	lastKF    atomic.Int64 // unix ns of the last keyframe request sent upstream
 
-	pkt     Packet   // reused by the forwarding goroutine
-	hist    *history // nil: no retransmissions (audio, or History < 0)
+	pkt     Packet       // reused by the forwarding goroutine
+	now     func() int64 // wall clock (unix ns) stamped on forwarded packets
+	hist    *history     // nil: no retransmissions (audio, or History < 0)
 	packets atomic.Uint64
 	ssrc    atomic.Uint64 // ssrcKnown | SSRC of the last forwarded packet (0: none yet)
 	reports atomic.Uint64 // Sender Reports forwarded
@@ -67,7 +68,8 @@ func NewTrack(cfg TrackConfig) *Track {
 	if cfg.KeyframeInterval <= 0 {
 		cfg.KeyframeInterval = DefaultKeyframeInterval
 	}
-	t := &Track{cfg: cfg, family: codecFamily(cfg.Codec.MimeType)}
+	t := &Track{cfg: cfg, family: codecFamily(cfg.Codec.MimeType),
+		now: func() int64 { return time.Now().UnixNano() }}
 	if cfg.Kind == webrtc.RTPCodecTypeVideo && cfg.History >= 0 {
 		size := cfg.History
 		if size == 0 {
@@ -107,6 +109,7 @@ func (t *Track) Forward(b []byte) bool {
 		return true
 	}
 	t.pkt.Keyframe = isKeyframeStart(t.family, t.pkt.Payload)
+	t.pkt.At = t.now()
 	if t.hist != nil {
 		t.hist.put(&t.pkt)
 	}

@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"time"
 
 	"github.com/conclave-rtc/conclave/webrtc-agent/internal/sfu"
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -27,31 +29,37 @@ type NetConfig struct {
 	Interfaces []string
 	// IncludeLoopback gathers loopback candidates too (tests: with Interfaces ["lo"]).
 	IncludeLoopback bool
+	// WriteBatchWindow is the longest a datagram waits to be sent with others in one
+	// sendmmsg(2) (0: DefaultWriteBatchWindow; negative: one sendto(2) per datagram).
+	WriteBatchWindow time.Duration
 }
 
 // Engine holds the shared sockets and the pion API every transport is built from.
 type Engine struct {
 	api   *webrtc.API
 	udp   *ice.MultiUDPMuxDefault
+	batch *batchNet // nil without write batching
 	tcpLn net.Listener
 	tcp   ice.TCPMux
 }
 
 // NewEngine opens the UDP (and optional TCP) sockets and builds the API. Close releases
-// them.
+// them. A nil log discards pion's logs.
 func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	lf := slogFactory{log: log}
 	filter := func(name string) bool { return len(cfg.Interfaces) == 0 || slices.Contains(cfg.Interfaces, name) }
-	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithInterfaceFilter(filter),
-		ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux"))}
-	if cfg.IncludeLoopback {
-		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+	opts, batch, err := udpMuxOptions(cfg, filter, lf, log)
+	if err != nil {
+		return nil, err
 	}
 	udp, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("transport: udp mux on port %d: %w", cfg.UDPPort, err)
 	}
-	e := &Engine{udp: udp}
+	e := &Engine{udp: udp, batch: batch}
 	if cfg.TCPPort > 0 {
 		if e.tcpLn, err = net.Listen("tcp", fmt.Sprintf(":%d", cfg.TCPPort)); err != nil {
 			_ = udp.Close()
@@ -70,6 +78,28 @@ func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
+// udpMuxOptions returns the options of the shared UDP sockets, which batch their writes
+// unless cfg.WriteBatchWindow < 0 (batch is then nil).
+func udpMuxOptions(cfg NetConfig, filter func(string) bool, lf slogFactory, log *slog.Logger) (
+	opts []ice.UDPMuxFromPortOption, batch *batchNet, err error) {
+	opts = []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithInterfaceFilter(filter),
+		ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux"))}
+	if cfg.IncludeLoopback {
+		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+	}
+	if cfg.WriteBatchWindow < 0 {
+		return opts, nil, nil
+	}
+	window := cfg.WriteBatchWindow
+	if window == 0 {
+		window = DefaultWriteBatchWindow
+	}
+	if batch, err = newBatchNet(window, log.With("component", "udp-batch")); err != nil {
+		return nil, nil, err
+	}
+	return append(opts, ice.UDPMuxFromPortWithNet(batch)), batch, nil
+}
+
 // settings builds the SettingEngine: shared muxes, interface filter, loopback, NAT 1:1, no
 // mDNS.
 func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf slogFactory) (webrtc.SettingEngine, error) {
@@ -85,6 +115,11 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf slogFactor
 	se.SetInterfaceFilter(filter)
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// AES-128-GCM (RFC 7714) is the cheapest SRTP profile per packet; pion's default list
+	// starts with AES-256-GCM, which a browser acting as DTLS server would pick (4 more AES
+	// rounds per block on every forwarded packet). AES-CM/HMAC-SHA1 stays as the fallback
+	// every endpoint implements.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	if len(cfg.NAT1To1IPs) > 0 {
 		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost})
@@ -96,9 +131,12 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf slogFactor
 }
 
 // newAPI registers the codecs, header extensions and interceptors: the NACK generator
-// (publishers), RTCP reports, TWCC feedback and header extension. Subscribers' NACKs are
+// (publishers), RTCP reports and TWCC feedback (to publishers). Subscribers' NACKs are
 // answered by the SFU from each source's shared history (sfu.DownTrack), not by pion's
-// per-track responder, which kept a copy of every packet per subscriber.
+// per-track responder, which kept a copy of every packet per subscriber. Packets to
+// subscribers carry no transport-wide sequence numbers: the agent runs no send-side
+// bandwidth estimation, and the extension cost a locked counter and an allocation per
+// packet, and made every subscriber send TWCC feedback that the agent parsed and dropped.
 func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range sfu.Codecs() {
@@ -126,7 +164,6 @@ func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		},
 		func() error { return webrtc.ConfigureRTCPReports(ir) },
 		func() error { return webrtc.ConfigureTWCCSender(m, ir) },
-		func() error { return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

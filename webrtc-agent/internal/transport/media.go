@@ -131,12 +131,18 @@ func (t *Transport) startRTCPLoop(sender *webrtc.RTPSender, down *sfu.DownTrack)
 	t.mu.Unlock()
 	go func() {
 		defer t.wg.Done()
+		buf := make([]byte, 1500)
 		for {
-			pkts, _, err := sender.ReadRTCP()
+			n, attrs, err := sender.Read(buf)
 			if err != nil {
 				return
 			}
-			down.HandleRTCP(pkts)
+			// The report interceptor has parsed the packets already; Attributes hands its
+			// result over instead of a second parse (ReadRTCP also allocates a buffer per
+			// call).
+			if pkts, err := attrs.GetRTCPPackets(buf[:n]); err == nil {
+				down.HandleRTCP(pkts)
+			}
 		}
 	}()
 }
