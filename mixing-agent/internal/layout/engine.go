@@ -150,21 +150,37 @@ func (e *Engine) followActive() bool {
 	if !e.keepActive || e.active == "" || e.slots[e.cur.primary] == e.active {
 		return false
 	}
-	e.place(e.active, e.cur.primary)
-	return true
+	return e.place(e.active, e.cur.primary)
 }
 
 // place puts stream into region i; the stream there takes stream's old region, if any.
-func (e *Engine) place(stream string, i int) {
-	if j := slices.Index(e.slots, stream); j >= 0 {
+func (e *Engine) place(stream string, i int) bool {
+	j := slices.Index(e.slots, stream)
+	if j < 0 && e.slots[i] == "" && e.shown() >= e.maxInput {
+		return false // showing one more stream would exceed maxInput
+	}
+	if j >= 0 {
 		e.slots[j] = e.slots[i]
 	}
 	e.slots[i] = stream
+	return true
+}
+
+// shown is the number of streams in the current layout.
+func (e *Engine) shown() int {
+	n := 0
+	for _, s := range e.slots {
+		if s != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // SetRegion puts an input stream into the region with id regionID of the current layout; the
 // stream there takes the moved stream's old region (or stops being shown if the moved stream
-// was not shown). Errors wrap ErrUnknownStream or ErrUnknownRegion.
+// was not shown). Errors wrap ErrUnknownStream or ErrUnknownRegion, or ErrInvalidLayout when
+// a stream not shown would go into an empty region of a view already showing maxInput streams.
 func (e *Engine) SetRegion(stream, regionID string) error {
 	if !slices.Contains(e.inputs, stream) {
 		return fmt.Errorf("%w: %q is not an input of the view", ErrUnknownStream, stream)
@@ -173,7 +189,9 @@ func (e *Engine) SetRegion(stream, regionID string) error {
 	if i < 0 {
 		return fmt.Errorf("%w: %q", ErrUnknownRegion, regionID)
 	}
-	e.place(stream, i)
+	if !e.place(stream, i) {
+		return fmt.Errorf("%w: the view already shows maxInput (%d) streams", ErrInvalidLayout, e.maxInput)
+	}
 	return nil
 }
 
