@@ -30,6 +30,7 @@ type DownTrack struct {
 	pt     uint8
 	hdr    rtp.Header // reused for every packet
 	rtx    retransmitter
+	held   bool // the transport cannot carry media yet (not connected): nothing is sent
 
 	sent atomic.Uint64
 }
@@ -64,7 +65,39 @@ func (d *DownTrack) Source() *Track {
 func (d *DownTrack) Attach() {
 	src := d.Source()
 	src.AddSink(d)
-	src.RequestKeyframe()
+	if !d.isHeld() {
+		src.RequestKeyframe()
+	}
+}
+
+// Hold stops the down-track from sending and asking for keyframes until Release: its
+// transport is not connected yet, so a keyframe sent now would be lost and the subscriber
+// would wait for the next one.
+func (d *DownTrack) Hold() {
+	d.mu.Lock()
+	d.held = true
+	d.mu.Unlock()
+}
+
+// Release lets a held down-track send, starting at the next keyframe, which it requests.
+func (d *DownTrack) Release() {
+	d.mu.Lock()
+	wasHeld := d.held
+	d.held = false
+	if wasHeld {
+		d.rw.synced = false
+	}
+	src := d.rw.src
+	d.mu.Unlock()
+	if wasHeld {
+		src.RequestKeyframe()
+	}
+}
+
+func (d *DownTrack) isHeld() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.held
 }
 
 // Detach stops receiving from the current and any pending source.
@@ -83,7 +116,7 @@ func (d *DownTrack) Detach() {
 func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.active || d.writer == nil {
+	if !d.active || d.writer == nil || d.held {
 		return
 	}
 	old := d.rw.src
@@ -205,9 +238,11 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.mu.Lock()
 		d.writer, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
 		d.rw.synced = false
-		src := d.rw.src
+		src, held := d.rw.src, d.held
 		d.mu.Unlock()
-		src.RequestKeyframe()
+		if !held {
+			src.RequestKeyframe()
+		}
 		return c, nil
 	}
 	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec

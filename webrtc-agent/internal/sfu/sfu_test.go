@@ -152,7 +152,7 @@ func TestSFUTrackMuteAndKeyframeThrottle(t *testing.T) {
 	bindDown(d, w)
 	d.Attach()
 	if n := kf.Load(); n != 1 {
-		t.Fatalf("attach+bind sent %d keyframe requests at once, want 1 (the second is deferred)", n)
+		t.Fatalf("attach+bind sent %d keyframe requests, want 1 (the second waits for the first's answer)", n)
 	}
 	buf := make([]byte, 0, 1500)
 	tr.Forward(vp8Packet(buf, 1, 1, 0, true))
@@ -172,13 +172,51 @@ func TestSFUTrackMuteAndKeyframeThrottle(t *testing.T) {
 	if tr.Sinks() != 0 {
 		t.Fatal("detach left a sink")
 	}
-	// The request throttled at bind time is sent when the interval ends, not dropped.
+	// Packet 4 answered the unmute request. A request soon after is deferred to the end of the
+	// throttle interval, not dropped.
+	tr.RequestKeyframe()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("a request within the throttle interval was sent at once (%d requests)", n)
+	}
 	deadline := time.Now().Add(3 * DefaultKeyframeInterval)
 	for kf.Load() < 3 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := kf.Load(); n != 3 {
 		t.Fatalf("throttled keyframe request never sent (%d requests)", n)
+	}
+	// While that request is unanswered, more requests send nothing: its keyframe serves them.
+	time.Sleep(DefaultKeyframeInterval + 20*time.Millisecond)
+	tr.RequestKeyframe()
+	time.Sleep(DefaultKeyframeInterval + 20*time.Millisecond)
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("requests while one is unanswered were sent (%d requests)", n)
+	}
+}
+
+// TestSFUHeldDownTrack: a down-track held until its transport connects sends nothing and asks
+// for no keyframe; released, it asks for one and starts at it.
+func TestSFUHeldDownTrack(t *testing.T) {
+	var kf atomic.Int32
+	tr := newVP8Track("t", &kf)
+	d := NewDownTrack("v", "s", tr)
+	w := &recordWriter{}
+	d.Hold()
+	bindDown(d, w)
+	d.Attach()
+	buf := make([]byte, 0, 1500)
+	tr.Forward(vp8Packet(buf, 1, 1, 0, true))
+	if n, sent := kf.Load(), len(w.snapshot()); n != 0 || sent != 0 {
+		t.Fatalf("held down-track: %d keyframe requests, %d packets sent; want none", n, sent)
+	}
+	d.Release()
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("release sent %d keyframe requests, want 1", n)
+	}
+	tr.Forward(vp8Packet(buf, 1, 2, 3000, false)) // not a keyframe: waits
+	tr.Forward(vp8Packet(buf, 1, 3, 6000, true))
+	if hs := w.snapshot(); len(hs) != 1 {
+		t.Fatalf("after release sent %d packets, want only the keyframe", len(hs))
 	}
 }
 

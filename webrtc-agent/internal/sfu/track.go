@@ -10,8 +10,14 @@ import (
 )
 
 // DefaultKeyframeInterval is the minimum interval between two keyframe requests sent to a
-// publisher for one track, however many subscribers ask.
-const DefaultKeyframeInterval = 500 * time.Millisecond
+// publisher for one track, however many subscribers ask. A request made while an earlier one
+// is still unanswered (no keyframe arrived since) sends nothing: the keyframe on its way
+// serves every subscriber waiting by then.
+const DefaultKeyframeInterval = 100 * time.Millisecond
+
+// keyframeAnswerTimeout is how long a request counts as unanswered: a publisher that ignored
+// it is asked again after this.
+const keyframeAnswerTimeout = time.Second
 
 // Sink receives a Track's packets. WritePacket runs on the track's forwarding goroutine and
 // must not block; p is valid only during the call.
@@ -54,6 +60,7 @@ type Track struct {
 	closed    atomic.Bool
 	kfPending atomic.Bool  // a throttled request waits for the interval's end
 	lastKF    atomic.Int64 // unix ns of the last keyframe request sent upstream
+	lastKey   atomic.Int64 // unix ns of the last keyframe forwarded
 
 	pkt     Packet       // reused by the forwarding goroutine
 	now     func() int64 // wall clock (unix ns) stamped on forwarded packets
@@ -110,6 +117,9 @@ func (t *Track) Forward(b []byte) bool {
 	}
 	t.pkt.Keyframe = isKeyframeStart(t.family, t.pkt.Payload)
 	t.pkt.At = t.now()
+	if t.pkt.Keyframe && t.cfg.Kind == webrtc.RTPCodecTypeVideo {
+		t.lastKey.Store(t.pkt.At)
+	}
 	if t.hist != nil {
 		t.hist.put(&t.pkt)
 	}
@@ -150,16 +160,20 @@ func (t *Track) loadSinks() []Sink {
 	return nil
 }
 
-// RequestKeyframe asks the publisher for a keyframe. Within the throttle interval after the
-// previous request it is deferred to the end of the interval rather than dropped: a new
-// subscriber whose first request raced an earlier one would otherwise wait for the
-// publisher's next natural keyframe (seconds).
+// RequestKeyframe asks the publisher for a keyframe. While an earlier request is unanswered
+// it does nothing (that keyframe is coming). Within the throttle interval after the previous
+// request it is deferred to the end of the interval rather than dropped: a new subscriber
+// that became ready just after a keyframe passed would otherwise wait for the publisher's
+// next natural keyframe (seconds).
 func (t *Track) RequestKeyframe() {
 	if t.cfg.Keyframe == nil || t.closed.Load() {
 		return
 	}
 	now := time.Now().UnixNano()
 	last := t.lastKF.Load()
+	if last > t.lastKey.Load() && now-last < int64(keyframeAnswerTimeout) {
+		return
+	}
 	if wait := last + int64(t.cfg.KeyframeInterval) - now; wait > 0 {
 		if t.kfPending.CompareAndSwap(false, true) {
 			time.AfterFunc(time.Duration(wait), func() {

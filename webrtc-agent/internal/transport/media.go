@@ -156,11 +156,13 @@ func (t *Transport) onState(pc *webrtc.PeerConnection, s webrtc.PeerConnectionSt
 		return
 	}
 	var evs []pendingEvent
+	var release []*sfu.DownTrack
 	reason := ""
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
 		if !t.connected {
 			t.connected = true
+			release = t.subscriptionDownsLocked()
 			evs = append(evs, pendingEvent{controller: t.controllerLocked(), ev: protocol.RTCEvent{Type: protocol.RTCEventReady}})
 			evs = append(evs, t.completeSubscriptionsLocked()...)
 		}
@@ -178,8 +180,27 @@ func (t *Transport) onState(pc *webrtc.PeerConnection, s webrtc.PeerConnectionSt
 			ev: protocol.RTCEvent{Type: protocol.RTCEventFailed, Reason: reason}})
 	}
 	t.mu.Unlock()
+	for _, d := range release {
+		d.Release() // media can flow now: each starts at a keyframe it asks for
+	}
 	t.emit(evs)
 	if reason != "" {
 		t.cfg.Listener.Failed(t, reason)
 	}
+}
+
+// subscriptionDownsLocked returns the down-tracks of every subscription on the transport.
+func (t *Transport) subscriptionDownsLocked() []*sfu.DownTrack {
+	var out []*sfu.DownTrack
+	for _, op := range t.ops {
+		if op.publish {
+			continue
+		}
+		for _, to := range op.tracks {
+			if to.down != nil {
+				out = append(out, to.down)
+			}
+		}
+	}
+	return out
 }

@@ -149,6 +149,13 @@ func (t *Transport) AddSubscription(opID, controller string, tracks []SubTrack) 
 	if err := t.addOperation(op); err != nil {
 		return err
 	}
+	t.mu.Lock()
+	if !t.connected { // released by onState when ICE+DTLS are up
+		for _, to := range op.tracks {
+			to.down.Hold()
+		}
+	}
+	t.mu.Unlock()
 	for _, to := range op.tracks {
 		to.down.Attach()
 	}
