@@ -1,7 +1,6 @@
 package recorder
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -86,9 +85,22 @@ func (f *ffmpeg) wait() {
 	close(f.exited)
 }
 
-// waitListening polls until every port is bound (by ffmpeg) or ffmpeg exits.
+// waitListening polls until every port is bound (by ffmpeg) or ffmpeg exits. A port already
+// bound at the first look, before ffmpeg can have opened its input, is someone else's: ffmpeg
+// is then given a moment to fail on it (the caller retries with other ports).
 func (f *ffmpeg) waitListening(ports []int) error {
 	deadline := time.Now().Add(ffmpegReady)
+	for _, p := range ports {
+		if portFree(p) {
+			continue
+		}
+		select {
+		case <-f.exited:
+			return f.exitErr()
+		case <-time.After(takenPortGrace):
+		}
+		break
+	}
 	for _, p := range ports {
 		for portFree(p) {
 			select {
@@ -103,6 +115,9 @@ func (f *ffmpeg) waitListening(ports []int) error {
 	}
 	return nil
 }
+
+// takenPortGrace is how long ffmpeg may take to fail on a port another socket holds.
+const takenPortGrace = time.Second
 
 func (f *ffmpeg) exitErr() error {
 	if f.err != nil {
@@ -153,36 +168,6 @@ func portFree(p int) bool {
 	}
 	_ = c.Close()
 	return true
-}
-
-// freePortPairs finds n even ports P with P and P+1 free on loopback (RTP and RTCP). The
-// ports are released before ffmpeg binds them; a lost race makes ffmpeg fail to start.
-func freePortPairs(ctx context.Context, n int) ([]int, error) {
-	var ports []int
-	for len(ports) < n {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("recorder: no free RTP ports: %w", ctx.Err())
-		}
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			return nil, fmt.Errorf("recorder: probe port: %w", err)
-		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		_ = c.Close()
-		if p%2 == 0 && p < 65534 && portFree(p) && portFree(p+1) && !contains(ports, p) {
-			ports = append(ports, p)
-		}
-	}
-	return ports, nil
-}
-
-func contains(ps []int, p int) bool {
-	for _, q := range ps {
-		if q == p || q+1 == p || q == p+1 {
-			return true
-		}
-	}
-	return false
 }
 
 // tailBuffer keeps the last max bytes written (ffmpeg's stderr, for error messages).

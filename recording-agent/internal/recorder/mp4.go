@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"fmt"
+	"github.com/conclave-rtc/conclave/common/udpport"
 	"net"
 	"os"
 	"strings"
@@ -96,10 +97,33 @@ func NewMP4(ctx context.Context, cfg Config) (*MP4, error) {
 	if _, err := os.Stat(cfg.Path); err == nil {
 		return nil, fmt.Errorf("recorder: create %s: %w", cfg.Path, os.ErrExist)
 	}
-	ports, err := freePortPairs(ctx, len(cfg.Sources))
-	if err != nil {
-		return nil, err
+	var m *MP4
+	for try := 1; ; try++ {
+		ports, err := udpport.Pairs(len(cfg.Sources))
+		if err != nil {
+			return nil, fmt.Errorf("recorder: %w", err)
+		}
+		if m, err = startMP4(cfg, ports); err == nil {
+			break
+		}
+		// The ports are released before ffmpeg binds them: another socket may have taken one.
+		if try == maxPortTries || !udpport.InUse(err.Error()) || ctx.Err() != nil {
+			return nil, err
+		}
 	}
+	// Timestamps are (local time - origin) ticks on every stream, so one report per stream
+	// before any media lets ffmpeg line the streams up from their first packet.
+	for _, s := range m.streams {
+		s.sendSR(0, m.origin, time.Now())
+	}
+	return m, nil
+}
+
+// maxPortTries bounds the attempts when ffmpeg finds its RTP ports taken.
+const maxPortTries = 3
+
+// startMP4 dials the ports and starts ffmpeg on them.
+func startMP4(cfg Config, ports []int) (*MP4, error) {
 	m := &MP4{cfg: cfg, origin: time.Now(), streams: map[string]*mp4Stream{}, started: make(chan struct{})}
 	if err := m.dialStreams(ports); err != nil {
 		m.closeConns()
@@ -107,16 +131,12 @@ func NewMP4(ctx context.Context, cfg Config) (*MP4, error) {
 	}
 	_, hasVideo := m.streams[Video]
 	_, hasAudio := m.streams[Audio]
+	var err error
 	m.ff, err = startFFmpeg(cfg.FFmpeg, cfg.Path, m.sdp(ports), ports, hasVideo, hasAudio)
 	if err != nil {
 		m.closeConns()
 		_ = os.Remove(cfg.Path)
 		return nil, err
-	}
-	// Timestamps are (local time - origin) ticks on every stream, so one report per stream
-	// before any media lets ffmpeg line the streams up from their first packet.
-	for _, s := range m.streams {
-		s.sendSR(0, m.origin, time.Now())
 	}
 	return m, nil
 }

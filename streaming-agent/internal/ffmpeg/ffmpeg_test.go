@@ -109,13 +109,6 @@ func FuzzFFmpegRedact(f *testing.F) {
 	})
 }
 
-func TestFFmpegPortPair(t *testing.T) {
-	p, err := FreePortPair()
-	if err != nil || p%2 != 0 || !pairFree(p) {
-		t.Fatalf("FreePortPair = %d, %v", p, err)
-	}
-}
-
 func TestFFmpegProcessStop(t *testing.T) {
 	// A process ignoring SIGINT is killed after the timeout; its stderr is kept.
 	p, err := Start([]string{"-c", "trap '' INT; echo started >&2; sleep 30"}, Options{Binary: "sh"})

@@ -3,6 +3,7 @@ package out
 import (
 	"context"
 	"fmt"
+	"github.com/conclave-rtc/conclave/common/udpport"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,12 +52,14 @@ func (j *Job) startFFmpeg() (*ffmpeg.Process, error) {
 	}
 	feeds := j.snapshot()
 	inputs := make([]input, len(feeds))
+	// Ports below the ephemeral range, released before ffmpeg binds them: a lost race fails
+	// this start and the supervisor's restart picks new ones.
+	ports, err := udpport.Pairs(len(feeds))
+	if err != nil {
+		return nil, fmt.Errorf("streaming-out: %w", err)
+	}
 	for i, f := range feeds {
-		port, err := ffmpeg.FreePortPair()
-		if err != nil {
-			return nil, err
-		}
-		inputs[i] = input{kind: f.kind, info: f.info, port: port}
+		inputs[i] = input{kind: f.kind, info: f.info, port: ports[i]}
 	}
 	sdpPath := filepath.Join(j.dir, "in.sdp")
 	if err := os.WriteFile(sdpPath, []byte(SDP(inputs)), 0o600); err != nil {
