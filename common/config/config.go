@@ -96,6 +96,9 @@ type WebRTCConfig struct {
 	Interfaces []string `yaml:"interfaces"`
 	// IncludeLoopback also gathers loopback candidates (single-machine tests and demos).
 	IncludeLoopback bool `yaml:"includeLoopback"`
+	// WriteBatchWindow is the longest a datagram to a subscriber waits to leave with others in
+	// one sendmmsg(2) (0: the agent's default, 500µs; negative: one sendto(2) per datagram).
+	WriteBatchWindow time.Duration `yaml:"writeBatchWindow"`
 	// ISPs and Regions are the agent's capacity for the scheduling matcher: a participant whose
 	// token preference names an ISP is served by agents listing it (or none).
 	ISPs    []string `yaml:"isps"`

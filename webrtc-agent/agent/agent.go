@@ -45,6 +45,9 @@ type Config struct {
 	Interfaces []string
 	// IncludeLoopback gathers loopback candidates (tests, or a public IP on lo).
 	IncludeLoopback bool
+	// WriteBatchWindow bounds how long a subscriber's packet waits to be batched with others
+	// (0: transport.DefaultWriteBatchWindow; negative: no batching).
+	WriteBatchWindow time.Duration
 	// ISPs and Regions are the agent's scheduling capacity (OWT capacity.isps/regions):
 	// participants whose token preference names an ISP go to agents listing it or none.
 	ISPs, Regions []string
@@ -136,7 +139,8 @@ func (a *Agent) load() float64 {
 // ends; then it closes every transport and link and returns after all goroutines ended.
 func (a *Agent) Run(ctx context.Context) error {
 	eng, err := transport.NewEngine(transport.NetConfig{UDPPort: a.cfg.UDPPort, TCPPort: a.cfg.TCPPort,
-		NAT1To1IPs: a.cfg.NAT1To1IPs, Interfaces: a.cfg.Interfaces, IncludeLoopback: a.cfg.IncludeLoopback}, a.log)
+		NAT1To1IPs: a.cfg.NAT1To1IPs, Interfaces: a.cfg.Interfaces, IncludeLoopback: a.cfg.IncludeLoopback,
+		WriteBatchWindow: a.cfg.WriteBatchWindow}, a.log)
 	if err != nil {
 		return fmt.Errorf("webrtc-agent: %w", err)
 	}

@@ -20,6 +20,7 @@ func FromConfig(c config.Config, host string, key secret.Key) Config {
 		NAT1To1IPs:         w.NAT1To1IPs,
 		Interfaces:         w.Interfaces,
 		IncludeLoopback:    w.IncludeLoopback,
+		WriteBatchWindow:   w.WriteBatchWindow,
 		ISPs:               w.ISPs,
 		Regions:            w.Regions,
 		Capacity:           w.Capacity,
