@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"crypto/hmac"
 	"encoding/json"
 	"sync"
 	"time"
@@ -51,28 +52,25 @@ type Client struct {
 	limit   int
 	timer   *time.Timer
 	rids    map[string]map[string]string // legacy clients: stream id → rid → track id
-	// redeemed holds the ids of tickets already used for a relogin (bounded): a ticket
-	// reconnects once, so a copy seen elsewhere cannot take over the participant later.
-	redeemed []string
+	// ticket is the signature of the one reconnection ticket that may relogin now: the
+	// newest issued (login, refresh or relogin). Redeeming it clears it, and issuing a new
+	// one revokes the previous, so a ticket reconnects once and a copy of an older ticket
+	// seen elsewhere cannot take over the participant.
+	ticket string
+	// ticketAt is the notAfter (ms) of the newest ticket: each new ticket expires later, so
+	// no two of a participant's tickets share a signature.
+	ticketAt int64
 }
 
-// maxRedeemed bounds the remembered ticket ids (a client relogs in a few times at most
-// within a ticket's lifetime).
-const maxRedeemed = 64
-
-// redeem records ticketID as used; false if it was used before.
-func (c *Client) redeem(ticketID string) bool {
+// redeem uses the ticket with signature sig for a relogin; false unless it is the newest
+// ticket issued and not used yet.
+func (c *Client) redeem(sig string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, id := range c.redeemed {
-		if id == ticketID {
-			return false
-		}
+	if sig == "" || !hmac.Equal([]byte(sig), []byte(c.ticket)) {
+		return false
 	}
-	if len(c.redeemed) == maxRedeemed {
-		c.redeemed = c.redeemed[1:]
-	}
-	c.redeemed = append(c.redeemed, ticketID)
+	c.ticket = ""
 	return true
 }
 

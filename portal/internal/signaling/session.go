@@ -210,7 +210,7 @@ func (s *Session) loginResult(c *Client, tok store.Token, res protocol.JoinResul
 		r.Room.Participants = []protocol.ParticipantInfo{}
 	}
 	if c.reconnect {
-		r.ReconnectionTicket = s.hub.tickets.Issue(c.id, time.Now())
+		r.ReconnectionTicket = s.hub.newTicket(c)
 	}
 	return r
 }
@@ -247,12 +247,12 @@ func (s *Session) relogin(raw json.RawMessage, ack Ack) {
 		s.fail(ack, msg)
 		return
 	}
-	if !c.redeem(tk.TicketID) {
+	if !c.redeem(tk.Signature) {
 		s.fail(ack, MsgTicketExpired)
 		return
 	}
 	s.inService.Store(true)
-	ticket := s.hub.tickets.Issue(c.id, time.Now())
+	ticket := s.hub.newTicket(c)
 	old, ok := c.connect(s.sock, func() { _ = ack("ok", ticket) })
 	if !ok {
 		s.fail(ack, MsgNoClient)
@@ -272,7 +272,18 @@ func (h *Hub) forceLeave(c *Client) {
 	}
 }
 
-// refreshTicket handles `refreshReconnectionTicket`.
+// newTicket issues c's next reconnection ticket, revoking the previous one. Each ticket of a
+// participant expires at least 1 ms after the previous, so no two share a signature.
+func (h *Hub) newTicket(c *Client) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	encoded, sig := h.tickets.issue(c.id, time.Now(), c.ticketAt+1)
+	tk, _ := ParseTicket(encoded) // just issued: well formed
+	c.ticketAt, c.ticket = tk.NotAfter, sig
+	return encoded
+}
+
+// refreshTicket handles `refreshReconnectionTicket`: a new ticket, the previous one revoked.
 func (s *Session) refreshTicket(_ json.RawMessage, ack Ack) {
 	c := s.client
 	if c == nil || !c.isCurrent(s.sock) {
@@ -283,7 +294,7 @@ func (s *Session) refreshTicket(_ json.RawMessage, ack Ack) {
 		_ = ack("error", MsgNotEnabled)
 		return
 	}
-	_ = ack("ok", s.hub.tickets.Issue(c.id, time.Now()))
+	_ = ack("ok", s.hub.newTicket(c))
 }
 
 // logout handles `logout`: leave the room; the socket may log in again.

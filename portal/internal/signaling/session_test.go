@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -272,5 +273,41 @@ func TestSignalingIdleSocketClosed(t *testing.T) {
 func TestSignalingNewHubRequiresConference(t *testing.T) {
 	if _, err := NewHub(Config{PortalID: "p"}, Deps{}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestSignalingTicketRevocation: refreshing revokes the previous ticket, and a ticket whose
+// unsigned ticketId was altered is still the same (used) ticket.
+func TestSignalingTicketRevocation(t *testing.T) {
+	h := newHarness(t, Config{ReconnectGrace: time.Minute})
+	sock := &fakeSocket{id: "p1"}
+	s := h.hub.Attach(sock)
+	r := do(s, EvLogin, loginData(h.tokens.add(time.Now()), "JavaScript"))
+	if r.status() != "ok" {
+		t.Fatalf("login: %v", r.args)
+	}
+	first := r.args[1].(loginResult).ReconnectionTicket
+	rr := do(s, EvRefreshTicket, nil)
+	if rr.status() != "ok" {
+		t.Fatalf("refresh: %v", rr.args)
+	}
+	fresh := rr.args[1].(string)
+	s.Disconnected("transport close")
+
+	if r := do(h.hub.Attach(&fakeSocket{id: "p2"}), EvRelogin, first); r.status() == "ok" {
+		t.Fatal("a ticket replaced by a refresh still relogged in")
+	}
+	live := &fakeSocket{id: "p3"}
+	if r := do(h.hub.Attach(live), EvRelogin, fresh); r.status() != "ok" {
+		t.Fatalf("relogin with the refreshed ticket: %v", r.args)
+	}
+	tk, err := ParseTicket(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.TicketID = "forged"
+	b, _ := json.Marshal(tk)
+	if r := do(h.hub.Attach(&fakeSocket{id: "p4"}), EvRelogin, base64.StdEncoding.EncodeToString(b)); r.status() == "ok" || live.isClosed() {
+		t.Fatalf("a used ticket with another ticketId relogged in: %v (live socket closed %v)", r.args, live.isClosed())
 	}
 }
