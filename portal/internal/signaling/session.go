@@ -277,9 +277,8 @@ func (h *Hub) forceLeave(c *Client) {
 func (h *Hub) newTicket(c *Client) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	encoded, sig := h.tickets.issue(c.id, time.Now(), c.ticketAt+1)
-	tk, _ := ParseTicket(encoded) // just issued: well formed
-	c.ticketAt, c.ticket = tk.NotAfter, sig
+	encoded, tk := h.tickets.Issue(c.id, time.Now(), c.ticketAt+1)
+	c.ticketAt, c.ticket = tk.NotAfter, tk.Signature
 	return encoded
 }
 

@@ -182,7 +182,7 @@ func TestSignalingReconnectionDisabled(t *testing.T) {
 		t.Fatalf("refresh: %v", r.args)
 	}
 	// A ticket this portal signed for that participant is still refused.
-	ticket := h.hub.tickets.Issue("p1", time.Now())
+	ticket := encodedTicket(h.hub.tickets, "p1", time.Now())
 	s2 := h.hub.Attach(&fakeSocket{id: "p2"})
 	if r := do(s2, EvRelogin, ticket); r.msg() != MsgNotAllowed {
 		t.Fatalf("relogin: %v", r.args)
@@ -196,7 +196,7 @@ func TestSignalingReconnectionDisabled(t *testing.T) {
 func TestSignalingReloginTicketErrors(t *testing.T) {
 	h := newHarness(t, Config{})
 	other := NewTickets(time.Minute)
-	expired := h.hub.tickets.Issue("p1", time.Now().Add(-time.Hour))
+	expired := encodedTicket(h.hub.tickets, "p1", time.Now().Add(-time.Hour))
 	cases := []struct {
 		name   string
 		ticket any
@@ -205,8 +205,8 @@ func TestSignalingReloginTicketErrors(t *testing.T) {
 		{"not a string", 5, MsgIllegal},
 		{"garbage", "%%%", MsgIllegal},
 		{"expired", expired, MsgTicketExpired},
-		{"foreign", other.Issue("p1", time.Now()), MsgTicketSignature},
-		{"unknown", h.hub.tickets.Issue("nobody", time.Now()), MsgNoClient},
+		{"foreign", encodedTicket(other, "p1", time.Now()), MsgTicketSignature},
+		{"unknown", encodedTicket(h.hub.tickets, "nobody", time.Now()), MsgNoClient},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -310,4 +310,10 @@ func TestSignalingTicketRevocation(t *testing.T) {
 	if r := do(h.hub.Attach(&fakeSocket{id: "p4"}), EvRelogin, base64.StdEncoding.EncodeToString(b)); r.status() == "ok" || live.isClosed() {
 		t.Fatalf("a used ticket with another ticketId relogged in: %v (live socket closed %v)", r.args, live.isClosed())
 	}
+}
+
+// encodedTicket issues a ticket and returns it encoded.
+func encodedTicket(t *Tickets, participantID string, now time.Time) string {
+	encoded, _ := t.Issue(participantID, now, 0)
+	return encoded
 }

@@ -46,23 +46,18 @@ func (t *Tickets) sign(participantID string, notBefore, notAfter int64) string {
 	return base64.StdEncoding.EncodeToString([]byte(hex.EncodeToString(mac.Sum(nil))))
 }
 
-// Issue returns a new encoded ticket for participantID valid from now for the lifetime.
-func (t *Tickets) Issue(participantID string, now time.Time) string {
-	encoded, _ := t.issue(participantID, now, 0)
-	return encoded
-}
-
-// issue returns a new encoded ticket and its signature, expiring no earlier than minNotAfter
-// (ms). The signature (OWT's format signs participantId, notBefore and notAfter, not ticketId)
-// is what identifies the ticket for one-time use, so callers pass a minNotAfter past their
-// previous ticket's to keep signatures distinct.
-func (t *Tickets) issue(participantID string, now time.Time, minNotAfter int64) (encoded, sig string) {
+// Issue returns a new ticket for participantID valid from now for the lifetime, but expiring
+// no earlier than minNotAfter (ms), encoded and decoded. The signature (OWT's format signs
+// participantId, notBefore and notAfter, not ticketId) is what identifies a ticket for
+// one-time use, so a caller issuing several tickets to one participant passes a minNotAfter
+// past the previous one's to keep their signatures distinct.
+func (t *Tickets) Issue(participantID string, now time.Time, minNotAfter int64) (string, Ticket) {
 	nb := now.UnixMilli()
 	na := max(nb+t.lifetime.Milliseconds(), minNotAfter)
 	tk := Ticket{ParticipantID: participantID, TicketID: randomBase36(), NotBefore: nb, NotAfter: na,
 		Signature: t.sign(participantID, nb, na)}
 	b, _ := json.Marshal(tk) // plain strings and integers always encode
-	return base64.StdEncoding.EncodeToString(b), tk.Signature
+	return base64.StdEncoding.EncodeToString(b), tk
 }
 
 // Check decodes an encoded ticket and verifies its window and signature, answering OWT's
