@@ -80,6 +80,17 @@ func InUse(output string) bool {
 	return strings.Contains(output, "Address already in use") || strings.Contains(output, "bind failed")
 }
 
+// Free reports whether port can be bound on 127.0.0.1 now (e.g. whether a child process has
+// bound it yet).
+func Free(port int) bool {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
 func taken(ports []int, p int) bool {
 	for _, q := range ports {
 		if q == p {

@@ -3,8 +3,8 @@ package recorder
 import (
 	"errors"
 	"fmt"
+	"github.com/conclave-rtc/conclave/common/udpport"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -91,7 +91,7 @@ func (f *ffmpeg) wait() {
 func (f *ffmpeg) waitListening(ports []int) error {
 	deadline := time.Now().Add(ffmpegReady)
 	for _, p := range ports {
-		if portFree(p) {
+		if udpport.Free(p) {
 			continue
 		}
 		select {
@@ -102,7 +102,7 @@ func (f *ffmpeg) waitListening(ports []int) error {
 		break
 	}
 	for _, p := range ports {
-		for portFree(p) {
+		for udpport.Free(p) {
 			select {
 			case <-f.exited:
 				return f.exitErr()
@@ -158,16 +158,6 @@ func (f *ffmpeg) stop() error {
 	})
 	<-f.exited
 	return f.err
-}
-
-// portFree reports whether a UDP port on loopback can be bound.
-func portFree(p int) bool {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-	if err != nil {
-		return false
-	}
-	_ = c.Close()
-	return true
 }
 
 // tailBuffer keeps the last max bytes written (ffmpeg's stderr, for error messages).
