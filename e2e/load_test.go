@@ -13,7 +13,9 @@ import (
 )
 
 // TestE2ELoadTool runs `conclave load` briefly against the all-in-one binary, as a separate
-// process, and checks its JSON report: no errors and media received. It asserts no timings.
+// process, with browser-like publishers (resolution ramp, padding probes, 1 % of video
+// packets lost for good) and an mkv recording, and checks its JSON report: no errors and
+// media received. It asserts no timings.
 func TestE2ELoadTool(t *testing.T) {
 	srv := startRealtimeAllInOne(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -21,6 +23,7 @@ func TestE2ELoadTool(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bins.Path(t, "conclave"), "load",
 		"-api", srv.api.Base, "-service", srv.api.ServiceID, "-key", srv.api.Key,
 		"-rooms", "1", "-publishers", "1", "-subscribers", "2", "-duration", "5s", "-warmup", "1s",
+		"-browser", "-loss", "0.01", "-recordings", "1",
 		"-server-pid", strconv.Itoa(srv.proc.PID()), "-json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

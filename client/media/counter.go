@@ -9,10 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
 // codec identifies the payload formats the package handles.
@@ -37,11 +36,7 @@ func codecOf(mimeType string) codec {
 	return codecUnknown
 }
 
-// Sample builder tuning: a missing packet is waited for (reordering, NACK retransmission)
-// until 256 later packets or 500 ms of later media arrived; and the clock rates.
 const (
-	maxLatePackets = 256
-	maxLateTime    = 500 * time.Millisecond
 	videoClockRate = 90000
 	opusClockRate  = 48000
 )
@@ -49,118 +44,77 @@ const (
 // FrameStats are a FrameCounter's totals.
 type FrameStats struct {
 	Packets   int64 // RTP packets pushed
-	Frames    int64 // complete frames rebuilt
-	Keyframes int64 // complete keyframes (every Opus frame is one)
-	// Decodable counts complete frames received since a keyframe without any loss in
-	// between: what a decoder could display.
+	Frames    int64 // frames seen: decodable ones and those dropped as incomplete or undecodable
+	Keyframes int64 // decodable keyframes (every Opus frame is one)
+	// Decodable counts the frames a decoder could display: complete, and with every frame
+	// they refer to received (a loss makes the frames up to the next keyframe undecodable).
 	Decodable int64
-	Gaps      int64 // losses detected between frames (each forces a wait for a keyframe)
+	Gaps      int64 // packet losses detected (padding probes do not count)
 }
 
-// FrameCounter rebuilds frames from RTP packets and counts complete and decodable ones.
-// It is safe for concurrent use.
+// FrameCounter rebuilds frames from RTP packets and counts complete and decodable ones,
+// with the frame assembly every server-side consumer uses (common/rtpframe): packets are
+// reordered, padding probes skipped, and a loss is recovered at the next keyframe, which
+// the counter asks for when given a way to (WithKeyframeRequest). It is safe for
+// concurrent use.
 type FrameCounter struct {
-	codec codec
-	mu    sync.Mutex
-	sb    *samplebuilder.SampleBuilder
-	st    FrameStats
-	sync  bool    // a keyframe was seen and nothing was lost since
-	last  *uint16 // sequence number of the previous frame's last packet
-	// skipped counts padding-only packets so far: browsers send them as bandwidth probes in
-	// the media's sequence space, and they must not look like losses.
-	skipped uint16
-	more    chan struct{}
+	mu   sync.Mutex
+	d    *rtpframe.Depacketizer
+	st   FrameStats
+	more chan struct{}
+}
+
+// CounterOption configures a FrameCounter.
+type CounterOption func(*rtpframe.Options)
+
+// WithKeyframeRequest makes the counter ask for keyframes (e.g. by sending a PLI) while
+// it waits for one, with back-off, as a real decoder's receiver does.
+func WithKeyframeRequest(request func()) CounterOption {
+	return func(o *rtpframe.Options) { o.Keyframe = request }
 }
 
 // NewFrameCounter returns a counter for video/VP8, video/H264 or audio/opus.
-func NewFrameCounter(mimeType string) (*FrameCounter, error) {
-	var d rtp.Depacketizer
-	rate := uint32(videoClockRate)
-	c := codecOf(mimeType)
-	switch c {
-	case codecVP8:
-		d = &codecs.VP8Packet{}
-	case codecH264:
-		d = &codecs.H264Packet{}
-	case codecOpus:
-		d, rate = &codecs.OpusPacket{}, opusClockRate
-	default:
+func NewFrameCounter(mimeType string, opts ...CounterOption) (*FrameCounter, error) {
+	if codecOf(mimeType) == codecUnknown {
 		return nil, fmt.Errorf("%w: %s", ErrUnsupportedCodec, mimeType)
 	}
-	return &FrameCounter{codec: c, sb: samplebuilder.New(maxLatePackets, d, rate, samplebuilder.WithRTPHeaders(true), samplebuilder.WithMaxTimeDelay(maxLateTime)),
-		more: make(chan struct{})}, nil
+	c, err := rtpframe.CodecOf(mimeType)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedCodec, mimeType)
+	}
+	// Wait up to 500 ms for a missing packet (reordering, NACK retransmission).
+	o := rtpframe.Options{MaxDelay: 500 * time.Millisecond}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &FrameCounter{d: rtpframe.New(c, o), more: make(chan struct{})}, nil
 }
 
-// Push adds one RTP packet.
-func (f *FrameCounter) Push(p *rtp.Packet) {
+// Push adds one RTP packet that arrived now.
+func (f *FrameCounter) Push(p *rtp.Packet) { f.PushAt(p, time.Now()) }
+
+// PushAt adds one RTP packet that arrived at at (arrival times drive the wait for missing
+// packets and the keyframe requests).
+func (f *FrameCounter) PushAt(p *rtp.Packet, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st.Packets++
-	if len(p.Payload) == 0 { // padding only: no media, renumber what follows
-		f.skipped++
-		return
-	}
-	if f.skipped != 0 {
-		q := *p
-		q.SequenceNumber -= f.skipped
-		p = &q
-	}
-	f.sb.Push(p)
-	progressed := false
-	for s := f.sb.Pop(); s != nil; s = f.sb.Pop() {
-		f.countFrame(s.Data, s.PrevDroppedPackets, s.RTPHeaders)
-		progressed = true
-	}
-	if progressed {
+	before := f.st.Decodable
+	f.d.Push(p, at, f.count)
+	ds := f.d.Stats()
+	f.st.Frames, f.st.Gaps = f.st.Decodable+int64(ds.Dropped), int64(ds.Gaps)
+	if f.st.Decodable != before {
 		close(f.more)
 		f.more = make(chan struct{})
 	}
 }
 
-// countFrame updates the totals for one rebuilt frame. The caller holds f.mu.
-func (f *FrameCounter) countFrame(data []byte, dropped uint16, headers []*rtp.Header) {
-	gap := dropped > 0
-	if len(headers) > 0 {
-		if f.last != nil && headers[0].SequenceNumber != *f.last+1 {
-			gap = true
-		}
-		lastSeq := headers[len(headers)-1].SequenceNumber
-		f.last = &lastSeq
-	}
-	if gap {
-		f.st.Gaps++
-		f.sync = false
-	}
-	f.st.Frames++
-	if f.isKeyframe(data) {
+// count counts one decodable frame; f.mu is held.
+func (f *FrameCounter) count(fr rtpframe.Frame) {
+	f.st.Decodable++
+	if fr.Key {
 		f.st.Keyframes++
-		f.sync = true
 	}
-	if f.sync {
-		f.st.Decodable++
-	}
-}
-
-func (f *FrameCounter) isKeyframe(data []byte) bool {
-	switch f.codec {
-	case codecVP8:
-		// RFC 6386 §9.1: bit 0 of the frame tag is 0 for key frames, which also carry
-		// the start code 9d 01 2a.
-		return len(data) >= 6 && data[0]&0x01 == 0 && data[3] == 0x9d && data[4] == 0x01 && data[5] == 0x2a
-	case codecH264:
-		return hasIDR(data)
-	}
-	return len(data) > 0
-}
-
-// hasIDR reports whether an Annex-B access unit contains an IDR slice.
-func hasIDR(au []byte) bool {
-	for i := 0; i+3 < len(au); i++ {
-		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 && au[i+3]&0x1f == 5 {
-			return true
-		}
-	}
-	return false
 }
 
 // Stats returns the totals so far.

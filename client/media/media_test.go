@@ -169,16 +169,17 @@ func TestMediaFrameCounter(t *testing.T) {
 		drop      int // frame index whose first packet is lost; -1 for none
 		want      FrameStats
 	}{
-		// Two loops; the last frame stays in the builder until a later packet arrives.
+		// Two loops of 90 frames.
 		{"vp8", webrtc.MimeTypeVP8, vp8Frames, &codecs.VP8Payloader{}, -1,
-			FrameStats{Frames: 179, Keyframes: 6, Decodable: 179}},
+			FrameStats{Frames: 180, Keyframes: 6, Decodable: 180}},
 		{"h264", webrtc.MimeTypeH264, h264Frames, &codecs.H264Payloader{}, -1,
-			FrameStats{Frames: 179, Keyframes: 6, Decodable: 179}},
-		// Losing frame 10 leaves frames 11..29 undecodable until the keyframe at 30.
+			FrameStats{Frames: 180, Keyframes: 6, Decodable: 180}},
+		// Losing frame 10 (one packet: never seen) leaves frames 11..29 undecodable until
+		// the keyframe at 30.
 		{"vp8 loss", webrtc.MimeTypeVP8, vp8Frames, &codecs.VP8Payloader{}, 10,
-			FrameStats{Frames: 178, Keyframes: 6, Decodable: 179 - 20, Gaps: 1}},
+			FrameStats{Frames: 179, Keyframes: 6, Decodable: 180 - 20, Gaps: 1}},
 		{"h264 loss", webrtc.MimeTypeH264, h264Frames, &codecs.H264Payloader{}, 10,
-			FrameStats{Frames: 178, Keyframes: 6, Decodable: 179 - 20, Gaps: 1}},
+			FrameStats{Frames: 179, Keyframes: 6, Decodable: 180 - 20, Gaps: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,14 +189,16 @@ func TestMediaFrameCounter(t *testing.T) {
 			}
 			frames := append(append([]frame(nil), tt.frames...), tt.frames...)
 			pushed := int64(0)
+			at := time.Unix(1000, 0)
 			for i, pkts := range packetize(frames, tt.payloader, videoClockRate) {
 				for j, p := range pkts {
 					if i == tt.drop && j == 0 {
 						continue
 					}
-					fc.Push(p)
+					fc.PushAt(p, at)
 					pushed++
 				}
+				at = at.Add(time.Second / ClipFrameRate)
 			}
 			got := fc.Stats()
 			tt.want.Packets = pushed

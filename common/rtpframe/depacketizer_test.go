@@ -24,7 +24,7 @@ func run(t *testing.T, codec Codec, pkts []*rtp.Packet) (*collected, *Depacketiz
 	t.Helper()
 	var c collected
 	requests := 0
-	d := New(codec, 0, func() { requests++ })
+	d := New(codec, Options{Keyframe: func() { requests++ }})
 	at := time.Unix(1000, 0)
 	for _, p := range pkts {
 		d.Push(p, at, c.emit)
@@ -159,7 +159,7 @@ func TestRTPFrameLateGapReleased(t *testing.T) {
 	frames := clip(t, "audio/opus")[:10]
 	pkts := packetizeAll("audio/opus", frames, 0, 0)
 	var c collected
-	d := New(Opus, 50*time.Millisecond, nil)
+	d := New(Opus, Options{MaxDelay: 50 * time.Millisecond})
 	at := time.Unix(0, 0)
 	for i, p := range pkts {
 		if i == 3 {

@@ -15,7 +15,7 @@ func FuzzDepacketizer(f *testing.F) {
 	f.Add([]byte{0x80, 0xE0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0x8C, 0x00, 0x82, 0x49, 0x83, 0x42}, byte(1))
 	f.Fuzz(func(t *testing.T, data []byte, which byte) {
 		codec := Codec(int(which)%4 + 1)
-		d := New(codec, 10*time.Millisecond, nil)
+		d := New(codec, Options{MaxDelay: 10 * time.Millisecond})
 		at := time.Unix(0, 0)
 		// Split data into packets of varying size.
 		for len(data) > 0 {

@@ -155,17 +155,32 @@ var highProfiles = map[uint32]bool{100: true, 110: true, 122: true, 244: true, 4
 
 // SPSDimensions returns the cropped picture size an SPS describes.
 func SPSDimensions(sps []byte) (width, height int, err error) {
+	info, err := parseSPS(sps)
+	return info.width, info.height, err
+}
+
+// spsInfo is what the depacketizer reads from a sequence parameter set (H.264 §7.3.2.1.1).
+type spsInfo struct {
+	id              uint32
+	log2MaxFrameNum uint32
+	separatePlanes  bool // separate_colour_plane_flag: slices carry colour_plane_id
+	width, height   int
+}
+
+// parseSPS parses an SPS NAL unit (with its header byte).
+func parseSPS(sps []byte) (spsInfo, error) {
 	if len(sps) < 4 || sps[0]&0x1F != nalSPS {
-		return 0, 0, ErrBadSPS
+		return spsInfo{}, ErrBadSPS
 	}
+	var info spsInfo
 	r := &bitReader{b: unescapeRBSP(sps[1:])}
 	profile := r.bits(8)
 	r.bits(16) // constraint flags, level
-	r.ue()     // seq_parameter_set_id
+	info.id = r.ue()
 	chroma := uint32(1)
 	if highProfiles[profile] {
 		if chroma = r.ue(); chroma == 3 {
-			r.bit() // separate_colour_plane_flag
+			info.separatePlanes = r.bit() == 1
 		}
 		r.ue()
 		r.ue()
@@ -174,7 +189,7 @@ func SPSDimensions(sps []byte) (width, height int, err error) {
 			skipScalingLists(r, chroma)
 		}
 	}
-	r.ue() // log2_max_frame_num_minus4
+	info.log2MaxFrameNum = r.ue() + 4
 	skipPOC(r)
 	r.ue() // max_num_ref_frames
 	r.bit()
@@ -188,16 +203,43 @@ func SPSDimensions(sps []byte) (width, height int, err error) {
 	if r.bit() == 1 {
 		cl, cr, ct, cb = r.ue(), r.ue(), r.ue(), r.ue()
 	}
-	if r.err || w > 1<<10 || h > 1<<10 {
-		return 0, 0, ErrBadSPS
+	if r.err || w > 1<<10 || h > 1<<10 || info.id > 31 || info.log2MaxFrameNum > 16 {
+		return spsInfo{}, ErrBadSPS
 	}
 	ux, uy := cropUnits(chroma, frameMbsOnly)
-	width = int(w*16) - int(ux*(cl+cr))
-	height = int((2-frameMbsOnly)*h*16) - int(uy*(ct+cb))
-	if width <= 0 || height <= 0 {
-		return 0, 0, ErrBadSPS
+	info.width = int(w*16) - int(ux*(cl+cr))
+	info.height = int((2-frameMbsOnly)*h*16) - int(uy*(ct+cb))
+	if info.width <= 0 || info.height <= 0 {
+		return spsInfo{}, ErrBadSPS
 	}
-	return width, height, nil
+	return info, nil
+}
+
+// rbspPrefix is how much of a NAL unit the slice and PPS header parsers unescape: the
+// fields they read end well within it.
+const rbspPrefix = 32
+
+// parsePPS returns a picture parameter set's id and the id of the SPS it refers to.
+func parsePPS(pps []byte) (ppsID, spsID uint32, ok bool) {
+	if len(pps) < 2 || pps[0]&0x1F != nalPPS {
+		return 0, 0, false
+	}
+	r := &bitReader{b: unescapeRBSP(pps[1:min(len(pps), rbspPrefix)])}
+	ppsID, spsID = r.ue(), r.ue()
+	return ppsID, spsID, !r.err && ppsID < 256 && spsID < 32
+}
+
+// sliceHeader returns the pic_parameter_set_id a slice NAL unit refers to, and a reader
+// positioned at its frame_num (H.264 §7.3.3).
+func sliceHeader(nal []byte) (ppsID uint32, r *bitReader, ok bool) {
+	if len(nal) < 2 {
+		return 0, nil, false
+	}
+	r = &bitReader{b: unescapeRBSP(nal[1:min(len(nal), rbspPrefix)])}
+	r.ue() // first_mb_in_slice
+	r.ue() // slice_type
+	ppsID = r.ue()
+	return ppsID, r, !r.err && ppsID < 256
 }
 
 func skipScalingLists(r *bitReader, chroma uint32) {

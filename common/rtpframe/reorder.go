@@ -29,6 +29,18 @@ type reorder struct {
 	started  bool
 	waiting  int  // packets buffered
 	gap      bool // packets were skipped without a buffered successor: report a loss
+	// restarted is told (with the arrival time of the packet that showed it) when the sender
+	// restarted its sequence numbers, after the packets before the restart were released.
+	restarted func(at time.Time)
+}
+
+// reset forgets every buffered packet and the sequence history.
+func (r *reorder) reset() {
+	for i := range r.slots {
+		r.slots[i].used = false
+	}
+	r.seq = unwrapper{bits: 16}
+	r.next, r.started, r.waiting, r.gap = 0, false, 0, false
 }
 
 // resetDistance is how far behind the expected sequence number a packet must be to count
@@ -48,6 +60,9 @@ func (r *reorder) push(p *rtp.Packet, arrival time.Time, out func(p *rtp.Packet,
 	if r.next-ext > resetDistance { // the sender restarted its sequence: start again
 		r.drain(out)
 		r.next, r.gap = ext, true
+		if r.restarted != nil {
+			r.restarted(arrival)
+		}
 	}
 	if ext < r.next || r.at(ext).used && r.at(ext).ext == ext {
 		return // too late or duplicate

@@ -20,6 +20,11 @@ type Config struct {
 	Subscribers int    `json:"subscribers"` // per room
 	Video       string `json:"video"`       // vp8, h264 or none
 	Audio       string `json:"audio"`       // opus or none
+	// Browser makes publishers send video as a browser does (media.BrowserTrack): a
+	// resolution ramp 320x240 → 640x480, 15-bit VP8 picture IDs, padding probes; Loss drops
+	// that fraction of their video packets for good (only with Browser).
+	Browser bool    `json:"browser"`
+	Loss    float64 `json:"loss"`
 	// Mesh makes every publisher also subscribe to the other publishers of its room.
 	Mesh bool `json:"mesh"`
 	// Mixed creates the rooms with autoMix (every publication is mixed into the default view)
@@ -68,6 +73,8 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.Subscribers, "subscribers", c.Subscribers, "subscribers per room (each subscribes to every publisher of its room)")
 	fs.StringVar(&c.Video, "video", c.Video, "published video: vp8, h264 or none")
 	fs.StringVar(&c.Audio, "audio", c.Audio, "published audio: opus or none")
+	fs.BoolVar(&c.Browser, "browser", false, "publish video like a browser: resolution ramp, padding probes, VP8 picture ids")
+	fs.Float64Var(&c.Loss, "loss", 0, "with -browser: fraction of video packets lost before sending (0-0.5; repaired only by keyframes)")
 	fs.BoolVar(&c.Mesh, "mesh", false, "publishers also subscribe to every other publisher of their room")
 	fs.BoolVar(&c.Mixed, "mixed", false, "mix every publication into the room's view and subscribe to the mixed stream only")
 	fs.Float64Var(&c.JoinRate, "join-rate", c.JoinRate, "joins started per second (0: all at once)")
@@ -115,6 +122,9 @@ func (c Config) Validate() error {
 	}
 	if c.Video == "none" && c.Audio == "none" {
 		bad = append(bad, "-video and -audio cannot both be none")
+	}
+	if c.Loss < 0 || c.Loss > 0.5 || (c.Loss > 0 && !c.Browser) {
+		bad = append(bad, "-loss must be within 0..0.5 and needs -browser")
 	}
 	if c.JoinRate < 0 || c.MaxJoining < 0 || c.Jitter < 0 || c.Recordings < 0 || c.ServerPID < 0 {
 		bad = append(bad, "rates, limits and counts cannot be negative")

@@ -1,6 +1,7 @@
 // Package load is Conclave's load generator, run as `conclave load`. It creates rooms and
 // tokens over the MAuth-signed management API, joins publishers that play the embedded clips
-// of package client/media, then joins subscribers at a fixed rate that subscribe to every
+// of package client/media (with -browser, as browsers send them: media.BrowserTrack's
+// resolution ramp, padding probes and optional loss), then joins subscribers at a fixed rate that subscribe to every
 // publisher of their room, and reports join latency, packets, losses, freezes and errors.
 //
 // It needs only the management API's URL and credentials: the portal address comes from the

@@ -11,6 +11,7 @@ import (
 	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -55,8 +56,9 @@ func (c clipTrack) RequestKeyframe() { c.src.RequestKeyframe() }
 
 var _ client.KeyframeRequester = clipTrack{}
 
-// newClipSet returns the tracks of the configured codecs, audio first.
-func newClipSet(video, audio string) (clipSet, error) {
+// newClipSet returns the tracks of the configured codecs, audio first; with browser the
+// video is a media.BrowserTrack.
+func newClipSet(video, audio string, browser *media.BrowserOptions) (clipSet, error) {
 	var cs clipSet
 	if audio == "opus" {
 		a, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "load")
@@ -65,7 +67,17 @@ func newClipSet(video, audio string) (clipSet, error) {
 		}
 		cs.tracks, cs.sources = append(cs.tracks, a), append(cs.sources, media.NewOpusSource(a))
 	}
-	if video != "none" {
+	if video != "none" && browser != nil {
+		mime := webrtc.MimeTypeVP8
+		if video == "h264" {
+			mime = webrtc.MimeTypeH264
+		}
+		bt, err := media.NewBrowserTrack(mime, *browser)
+		if err != nil {
+			return cs, fmt.Errorf("load: video track: %w", err)
+		}
+		cs.tracks, cs.sources = append(cs.tracks, bt), append(cs.sources, bt.Source())
+	} else if video != "none" {
 		caps := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 		newSource := media.NewVP8Source
 		if video == "h264" {
@@ -107,12 +119,17 @@ type trackRecv struct {
 	open    bool
 }
 
-// consume reads the track until it ends (pion closes it with the PeerConnection).
-func (t *trackRecv) consume(tr *webrtc.TrackRemote) {
+// consume reads the track until it ends (pion closes it with the PeerConnection). Video
+// frames are counted as a decoder would see them; while a keyframe is missing, PLIs go back
+// through rcv's transport as a browser's would.
+func (t *trackRecv) consume(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 	t.mu.Lock()
 	t.open = true
 	if tr.Kind() == webrtc.RTPCodecTypeVideo {
-		fc, err := media.NewFrameCounter(tr.Codec().MimeType)
+		pli := func() {
+			_, _ = rcv.Transport().WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+		}
+		fc, err := media.NewFrameCounter(tr.Codec().MimeType, media.WithKeyframeRequest(pli))
 		if err == nil {
 			t.fc = fc
 		}

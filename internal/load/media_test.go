@@ -4,21 +4,29 @@ import (
 	"testing"
 
 	"github.com/conclave-rtc/conclave/client"
+	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/pion/webrtc/v4"
 )
 
 func TestLoadClipSetVideoAnswersKeyframeRequests(t *testing.T) {
 	tests := []struct {
 		video, audio string
+		browser      bool
 		tracks       int
 		keyed        int // index of the video track, -1 for none
 	}{
-		{"vp8", "opus", 2, 1},
-		{"h264", "none", 1, 0},
-		{"none", "opus", 1, -1},
+		{"vp8", "opus", false, 2, 1},
+		{"h264", "none", false, 1, 0},
+		{"none", "opus", false, 1, -1},
+		{"vp8", "opus", true, 2, 1},
+		{"h264", "opus", true, 2, 1},
 	}
 	for _, tt := range tests {
-		cs, err := newClipSet(tt.video, tt.audio)
+		var browser *media.BrowserOptions
+		if tt.browser {
+			browser = &media.BrowserOptions{Padding: true, Loss: 0.01}
+		}
+		cs, err := newClipSet(tt.video, tt.audio, browser)
 		if err != nil {
 			t.Fatal(err)
 		}

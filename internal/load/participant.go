@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/conclave-rtc/conclave/client"
+	"github.com/conclave-rtc/conclave/client/media"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/pion/webrtc/v4"
 )
@@ -113,7 +114,11 @@ func (r *runner) startPublisher(ctx context.Context, room *roomState, user strin
 		return nil, err
 	}
 	m := &member{room: room, c: c}
-	clips, err := newClipSet(r.cfg.Video, r.cfg.Audio)
+	var browser *media.BrowserOptions
+	if r.cfg.Browser {
+		browser = &media.BrowserOptions{Padding: true, Loss: r.cfg.Loss, Seed: r.seed.Add(1)}
+	}
+	clips, err := newClipSet(r.cfg.Video, r.cfg.Audio, browser)
 	if err != nil {
 		_ = c.Close()
 		return nil, kindErr("publish", err)
@@ -183,10 +188,10 @@ func (r *runner) subscribe(ctx context.Context, c *client.Client, streamID strin
 	}
 	s := &subState{ready: make(chan struct{})}
 	once := &sync.Once{}
-	onTrack := func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	onTrack := func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 		t := &trackRecv{tot: &r.tot, readyOnAudio: r.cfg.Video == "none", ready: s.ready, readyOnce: once}
 		s.addTrack(t)
-		t.consume(tr)
+		t.consume(tr, rcv)
 	}
 	sub, err := c.Subscribe(ctx, info, client.SubscribeOptions{OnTrack: onTrack})
 	if err != nil {

@@ -38,6 +38,7 @@ type runner struct {
 	recordings []recordingRef
 	subsOK     int // subscribers' subscriptions that delivered their first frame
 	meshSubs   atomic.Int64
+	seed       atomic.Uint64 // of the browser-like publishers' losses
 	lost       int64
 	freezes    int64
 }

@@ -228,7 +228,7 @@ func (h *harness) consume(t testing.TB, trackID string) *consumer {
 
 // decoder returns the link handler for codec rc and a function freeing the decoder.
 func (c *consumer) decoder(t testing.TB, rc rtpframe.Codec, link *medialink.Link) (medialink.Handler, func()) {
-	dp := rtpframe.New(rc, 0, link.RequestKeyframe)
+	dp := rtpframe.New(rc, rtpframe.Options{Keyframe: link.RequestKeyframe})
 	var emit func(rtpframe.Frame)
 	var closeDec func()
 	if rc == rtpframe.Opus {

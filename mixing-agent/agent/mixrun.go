@@ -140,7 +140,7 @@ func (r *mixRun) startInput(k inputKey, ref protocol.TrackRef) {
 	ri := &runningInput{ref: ref, cancel: cancel}
 	var run func(context.Context, pipeline.Importer, protocol.TrackRef) error
 	if k.kind == "video" {
-		ri.video = pipeline.NewVideoInput()
+		ri.video = pipeline.NewVideoInput(r.s.log)
 		run = ri.video.Run
 	} else {
 		run = pipeline.NewAudioInput(r.s.audio.channels, func(pcm []int16) {

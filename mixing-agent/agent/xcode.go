@@ -197,7 +197,7 @@ func (x *xcodeSession) runPipeline(ctx context.Context) {
 // runVideo decodes the source and re-encodes it scaled to the output size at the output
 // framerate.
 func (x *xcodeSession) runVideo(ctx context.Context) error {
-	in := pipeline.NewVideoInput()
+	in := pipeline.NewVideoInput(x.a.log.With("transcode", x.id))
 	comp, err := pipeline.NewCompositor(pipeline.CompositorConfig{Encoder: x.video.enc, Size: in.Size, Output: x.out, Epoch: x.epoch,
 		Compose: func(dst *yuv.Image) {
 			dst.Fill(room.Color{})

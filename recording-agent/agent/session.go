@@ -78,7 +78,7 @@ func (a *Agent) open(ctx context.Context, req protocol.RecStart, srcs []recorder
 		}
 		inputs[s.Kind] = in
 	}
-	sink, err := a.newSink(ctx, req.Container, file, srcs)
+	sink, err := a.newSink(ctx, req.ID, req.Container, file, srcs)
 	if err != nil {
 		closeAll()
 		return nil, errs.Unexpected(fmt.Sprintf("recording %s: %v", req.ID, err))
@@ -93,8 +93,9 @@ func (a *Agent) open(ctx context.Context, req protocol.RecStart, srcs []recorder
 	return r, nil
 }
 
-func (a *Agent) newSink(ctx context.Context, container, file string, srcs []recorder.Source) (recorder.Sink, error) {
-	cfg := recorder.Config{Path: file, Sources: srcs, FlushInterval: a.cfg.FlushInterval, FFmpeg: a.cfg.FFmpeg}
+func (a *Agent) newSink(ctx context.Context, id, container, file string, srcs []recorder.Source) (recorder.Sink, error) {
+	cfg := recorder.Config{Path: file, Sources: srcs, FlushInterval: a.cfg.FlushInterval, FFmpeg: a.cfg.FFmpeg,
+		Log: a.log.With("recording", id)}
 	if container == "mp4" {
 		return recorder.NewMP4(ctx, cfg)
 	}

@@ -2,6 +2,7 @@ package room
 
 import (
 	"encoding/json"
+	"reflect"
 
 	"github.com/conclave-rtc/conclave/common/protocol"
 )
@@ -92,11 +93,25 @@ func (r *Room) addTrack(t *transport, ev protocol.RTCEvent) {
 	}
 	for i := range pub.tracks {
 		if pub.tracks[i].ID == tr.ID {
-			pub.tracks[i] = info
+			r.updateTrack(pub, &pub.tracks[i], tr)
 			return
 		}
 	}
 	pub.tracks = append(pub.tracks, info)
+}
+
+// updateTrack takes what a repeated track event says about a track: its parameters (the
+// agent reports the picture size each time it changes). A stream already announced is
+// announced again in full (`stream update` with field ".", as OWT does when a forward
+// stream's resolution changes); r.mu is held.
+func (r *Room) updateTrack(pub *publication, cur *protocol.TrackInfo, tr *protocol.RTCTrack) {
+	if tr.Parameters == nil || reflect.DeepEqual(cur.Parameters, tr.Parameters) {
+		return
+	}
+	cur.Parameters = tr.Parameters
+	if pub.ready {
+		r.streamUpdate(pub.id, ".", r.streamInfo(pub))
+	}
 }
 
 // trackOwner finds the publication a track belongs to: the named operation, or the pending

@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -302,5 +303,61 @@ func TestRoomSignaling(t *testing.T) {
 	calls := h.rtc.byMethod(protocol.MethodRTCSignaling)
 	if len(calls) != 1 || calls[0].agent != testAgent || calls[0].req.(protocol.RTCSignaling).Signaling.SDP != "v=0" {
 		t.Fatalf("rtc.signaling = %+v", calls)
+	}
+}
+
+// The webrtc agent sends a track event again when the picture size of a published track
+// changes (a browser ramping up): the track info takes it, the largest simulcast layer is the
+// largest one, and participants get the whole stream again (`update` field "."), as OWT does.
+func TestRoomTrackSizeUpdates(t *testing.T) {
+	h := newHarness(t, nil)
+	h.join("a", "presenter", "p1")
+	h.join("b", "viewer", "p2")
+	layer := func(rid string, w, ht int) protocol.RTCTrack {
+		tr := protocol.RTCTrack{ID: "s1-1:" + rid, Mid: "1", Rid: rid, Type: "video", Format: protocol.Format{Codec: "vp8"}}
+		if w > 0 {
+			tr.Parameters = &protocol.VideoParameters{Resolution: &protocol.Resolution{Width: w, Height: ht}}
+		}
+		return tr
+	}
+	// Sizes unknown when the layers arrive ("h" first): arrival order decides.
+	h.publishTracks("a", "s1", "s1", []protocol.RTCTrack{layer("h", 0, 0), layer("q", 0, 0)})
+	h.notes.take()
+	for _, tr := range []protocol.RTCTrack{layer("q", 320, 240), layer("h", 640, 360), layer("q", 320, 240)} {
+		h.event(protocol.RTCEvent{Type: protocol.RTCEventTrack, TransportID: "s1", OperationID: "s1", Track: &tr})
+	}
+	updates := find(h.notes.take(), "b", protocol.EventStream)
+	if len(updates) != 2 { // the repeated size of q changes nothing
+		t.Fatalf("%d stream updates, want 2: %+v", len(updates), updates)
+	}
+	var ev protocol.StreamEvent
+	var info protocol.StreamInfo
+	ev.Data = &protocol.StreamUpdate{Value: &info}
+	if err := json.Unmarshal(updates[1].data, &ev); err != nil || ev.Status != "update" {
+		t.Fatalf("update %s: %v", updates[1].data, err)
+	}
+	if u := ev.Data.(*protocol.StreamUpdate); u.Field != "." || info.ID != "s1" || len(info.Media.Tracks) != 2 {
+		t.Fatalf("update %s", updates[1].data)
+	}
+	for _, tr := range info.Media.Tracks {
+		want := map[string]int{"q": 320, "h": 640}[tr.Rid]
+		if tr.Parameters == nil || tr.Parameters.Resolution.Width != want {
+			t.Fatalf("track %s parameters %+v", tr.Rid, tr.Parameters)
+		}
+	}
+	h.r.mu.Lock()
+	_, top, ok := h.r.sourceTrack("video", "s1")
+	h.r.mu.Unlock()
+	if !ok || top.Rid != "h" {
+		t.Fatalf("largest layer %+v", top)
+	}
+	// Shrinking (CPU adaptation) reorders the layers too.
+	tr := layer("h", 160, 90)
+	h.event(protocol.RTCEvent{Type: protocol.RTCEventTrack, TransportID: "s1", OperationID: "s1", Track: &tr})
+	h.r.mu.Lock()
+	_, top, _ = h.r.sourceTrack("video", "s1")
+	h.r.mu.Unlock()
+	if top.Rid != "q" {
+		t.Fatalf("largest layer after a shrink: %+v", top)
 	}
 }

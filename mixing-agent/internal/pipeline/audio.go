@@ -37,7 +37,7 @@ func NewAudioInput(channels int, push func(pcm []int16)) *AudioInput {
 
 // Run imports ref and decodes it until the link or ctx ends.
 func (a *AudioInput) Run(ctx context.Context, imp Importer, ref protocol.TrackRef) error {
-	return runImport(ctx, imp, ref, "audio", a)
+	return runImport(ctx, imp, ref, "audio", a, nil)
 }
 
 // Decoded returns the number of packets decoded.
@@ -58,10 +58,10 @@ func (a *AudioInput) open(info medialink.TrackInfo, c rtpframe.Codec) error {
 
 func (a *AudioInput) close() { a.dec.Close() }
 
-func (a *AudioInput) frame(f rtpframe.Frame, _ func()) {
+func (a *AudioInput) frame(f rtpframe.Frame) bool {
 	n, err := a.dec.Decode(f.Data, a.pcm)
 	if err != nil || n <= 0 {
-		return
+		return true // Opus frames stand alone: the next one decodes
 	}
 	a.decoded.Add(1)
 	a.pending = append(a.pending, a.pcm[:n*a.channels]...)
@@ -70,4 +70,5 @@ func (a *AudioInput) frame(f rtpframe.Frame, _ func()) {
 		a.push(a.pending[:size])
 		a.pending = append(a.pending[:0], a.pending[size:]...)
 	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/medialink"
@@ -29,12 +30,16 @@ const importTimeout = 3 * time.Second
 type frameSink interface {
 	// open checks the source's codec and prepares decoding (called once, before frames).
 	open(info medialink.TrackInfo, codec rtpframe.Codec) error
-	frame(f rtpframe.Frame, keyframe func())
+	// frame decodes one frame; false means the decoder lost its references and needs a
+	// keyframe.
+	frame(f rtpframe.Frame) bool
 	close()
 }
 
-// runImport imports ref and feeds its frames to sink until the link ends or ctx ends.
-func runImport(ctx context.Context, imp Importer, ref protocol.TrackRef, kind string, sink frameSink) error {
+// runImport imports ref and feeds its frames to sink until the link ends or ctx ends. Frames
+// are assembled by rtpframe, which asks the source for keyframes; a long wait for one is
+// logged on log (nil: not logged).
+func runImport(ctx context.Context, imp Importer, ref protocol.TrackRef, kind string, sink frameSink, log *slog.Logger) error {
 	ictx, cancel := context.WithTimeout(ctx, importTimeout)
 	link, info, err := imp(ictx, ref)
 	cancel()
@@ -53,15 +58,21 @@ func runImport(ctx context.Context, imp Importer, ref protocol.TrackRef, kind st
 		return err
 	}
 	defer sink.close()
-	dp := rtpframe.New(c, 0, link.RequestKeyframe)
-	emit := func(f rtpframe.Frame) { sink.frame(f, link.RequestKeyframe) }
+	dp := rtpframe.New(c, rtpframe.Options{Keyframe: link.RequestKeyframe, Stalled: stallLogger(log, ref)})
 	var pkt rtp.Packet
+	var now time.Time
+	emit := func(f rtpframe.Frame) {
+		if !sink.frame(f) {
+			dp.Resync(now)
+		}
+	}
 	link.RequestKeyframe()
 	err = link.Run(ctx, func(typ medialink.FrameType, payload []byte) {
 		if typ != medialink.FrameRTP || pkt.Unmarshal(payload) != nil {
 			return
 		}
-		dp.Push(&pkt, time.Now(), emit)
+		now = time.Now()
+		dp.Push(&pkt, now, emit)
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -70,4 +81,19 @@ func runImport(ctx context.Context, imp Importer, ref protocol.TrackRef, kind st
 		err = ErrLinkClosed
 	}
 	return err
+}
+
+// stallLogger logs an input's long waits for a keyframe.
+func stallLogger(log *slog.Logger, ref protocol.TrackRef) func(rtpframe.Stall) {
+	if log == nil {
+		return nil
+	}
+	log = log.With("track", ref.TrackID)
+	return func(s rtpframe.Stall) {
+		if s.Recovered {
+			log.Info("input keyframe arrived after a long wait", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
+			return
+		}
+		log.Warn("input waiting for a keyframe", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
+	}
 }

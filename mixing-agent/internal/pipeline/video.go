@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -23,17 +24,19 @@ type VideoInput struct {
 	decoded atomic.Uint64
 	errors  atomic.Uint64
 
+	log *slog.Logger
+
 	mu  sync.Mutex
 	pic *yuv.Image // the latest picture; nil before the first
 }
 
-// NewVideoInput returns an input with no picture yet.
-func NewVideoInput() *VideoInput { return &VideoInput{} }
+// NewVideoInput returns an input with no picture yet; log (may be nil) gets its warnings.
+func NewVideoInput(log *slog.Logger) *VideoInput { return &VideoInput{log: log} }
 
 // Run imports ref and decodes it until the link or ctx ends. It returns ctx.Err() when ctx
 // ended, otherwise why the input stopped.
 func (v *VideoInput) Run(ctx context.Context, imp Importer, ref protocol.TrackRef) error {
-	return runImport(ctx, imp, ref, "video", v)
+	return runImport(ctx, imp, ref, "video", v, v.log)
 }
 
 // Decoded returns the number of pictures decoded.
@@ -59,7 +62,7 @@ func (v *VideoInput) open(info medialink.TrackInfo, c rtpframe.Codec) error {
 
 func (v *VideoInput) close() { v.dec.Close() }
 
-func (v *VideoInput) frame(f rtpframe.Frame, keyframe func()) {
+func (v *VideoInput) frame(f rtpframe.Frame) bool {
 	data := f.Data
 	if v.h264 {
 		data = v.toAnnexB(f.Data)
@@ -67,16 +70,16 @@ func (v *VideoInput) frame(f rtpframe.Frame, keyframe func()) {
 	img, err := v.dec.Decode(data)
 	if err != nil {
 		v.errors.Add(1)
-		keyframe()
-		return
+		return false
 	}
 	if img == nil {
-		return
+		return true
 	}
 	v.decoded.Add(1)
 	v.mu.Lock()
 	v.pic = img // the decoder hands over its picture (codec.VideoDecoder contract)
 	v.mu.Unlock()
+	return true
 }
 
 // toAnnexB rewrites an AVCC access unit (4-byte lengths, as rtpframe emits) with start codes.

@@ -102,7 +102,7 @@ func (m *MKV) Begin(src Source, keyframe func()) {
 		t.depack.Drain(t.emit(m))
 	}
 	t.src.ClockRate, t.src.Channels = src.ClockRate, src.Channels
-	t.depack = rtpframe.New(t.src.Codec, 0, keyframe)
+	t.depack = rtpframe.New(t.src.Codec, m.cfg.depacketizer(src.Kind, keyframe))
 	t.tl = timeline.NewTrack(&m.clock, src.ClockRate)
 }
 
@@ -143,6 +143,9 @@ func (m *MKV) RTCP(kind string, pkt []byte, arrival time.Time) {
 // copied to the muxer. t.mu is held.
 func (t *mkvTrack) emit(m *MKV) func(rtpframe.Frame) {
 	return func(f rtpframe.Frame) {
+		if f.Discontinuity { // a new timeline: anchor it afresh after what was written
+			t.tl = timeline.NewTrack(&m.clock, t.src.ClockRate)
+		}
 		at := t.tl.Local(f.Timestamp, f.Arrival)
 		if !at.After(t.last) && !t.last.IsZero() {
 			at = t.last.Add(time.Millisecond)
@@ -176,10 +179,11 @@ func (m *MKV) Stop() {}
 // complete the file, and waits for it.
 func (m *MKV) Finish() error {
 	m.finish.Do(func() {
-		for _, t := range m.tracks {
+		for kind, t := range m.tracks {
 			t.mu.Lock()
 			if t.depack != nil {
 				t.depack.Drain(t.emit(m))
+				logStats(m.cfg.Log, kind, t.depack.Stats())
 				t.depack = nil
 			}
 			t.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"github.com/conclave-rtc/conclave/recording-agent/internal/timeline"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -52,21 +53,10 @@ type mp4Stream struct {
 	lastSR   time.Time
 	packets  uint32
 	octets   uint32
-	keyframe func()
-	kfAsked  time.Time
-}
-
-// keyframeStart reports whether a gated video stream may start with this packet, and asks
-// the source for a keyframe again every second while it waits.
-func (s *mp4Stream) keyframeStart(payload []byte, now time.Time) bool {
-	if h264KeyframeStart(payload) {
-		return true
-	}
-	if now.Sub(s.kfAsked) >= time.Second && s.keyframe != nil {
-		s.kfAsked = now
-		s.keyframe()
-	}
-	return false
+	// depack watches the video that ffmpeg depacketizes itself: it asks the source for
+	// keyframes while the stream waits to start and after every loss (its frames are
+	// discarded).
+	depack *rtpframe.Depacketizer
 }
 
 // MP4 records through ffmpeg into fragmented MP4: H.264 copied, Opus transcoded to AAC.
@@ -200,8 +190,11 @@ func (m *MP4) Begin(src Source, keyframe func()) {
 	defer s.mu.Unlock()
 	s.tl = timeline.NewTrack(&m.clock, src.ClockRate)
 	s.ts = unwrap32{}
-	s.synced, s.gated, s.keyframe = false, src.Kind == Video, keyframe
-	s.floor, s.shift, s.kfAsked = s.lastTS+1, 0, time.Now()
+	s.synced, s.gated = false, src.Kind == Video
+	s.floor, s.shift = s.lastTS+1, 0
+	if src.Kind == Video {
+		s.depack = rtpframe.New(rtpframe.H264, m.cfg.depacketizer(Video, keyframe))
+	}
 }
 
 // RTP implements Sink.
@@ -213,7 +206,13 @@ func (m *MP4) RTP(kind string, pkt []byte, arrival time.Time) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tl == nil || (s.gated && !s.keyframeStart(p.Payload, arrival)) {
+	if s.tl == nil {
+		return
+	}
+	if s.depack != nil {
+		s.depack.Push(&p, arrival, discardFrame)
+	}
+	if s.gated && !rtpframe.KeyframeStart(rtpframe.H264, p.Payload) {
 		return
 	}
 	if kind == Video {
@@ -307,23 +306,8 @@ func (m *MP4) Finish() error {
 	return m.err
 }
 
-// h264KeyframeStart reports whether an H.264 RTP payload (RFC 6184) starts an access unit
-// with an SPS or an IDR slice: single NAL, STAP-A whose first NAL is one, or the first FU-A
-// fragment of an IDR.
-func h264KeyframeStart(p []byte) bool {
-	if len(p) < 2 {
-		return false
-	}
-	switch typ := p[0] & 0x1F; typ {
-	case 5, 7:
-		return true
-	case 24:
-		return len(p) > 3 && (p[3]&0x1F == 7 || p[3]&0x1F == 5)
-	case 28:
-		return p[1]&0x80 != 0 && p[1]&0x1F == 5
-	}
-	return false
-}
+// discardFrame drops the frames of the watching assembler: ffmpeg gets the packets.
+func discardFrame(rtpframe.Frame) {}
 
 // unwrap32 extends RTP timestamps to 64 bits.
 type unwrap32 struct {

@@ -5,6 +5,7 @@ package recorder
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/rtpframe"
@@ -68,6 +69,29 @@ type Config struct {
 	App string
 	// FFmpeg is the ffmpeg binary for MP4 (default "ffmpeg" from PATH).
 	FFmpeg string
+	// Log receives the sink's warnings (default: discarded).
+	Log *slog.Logger
+}
+
+// logStats logs what the frame assembly of one kind met: padding probes, losses, drops and
+// waits for keyframes.
+func logStats(log *slog.Logger, kind string, st rtpframe.Stats) {
+	log.Info("recording track finished", "kind", kind, "packets", st.Packets, "padding", st.Padding, "frames", st.Frames,
+		"gaps", st.Gaps, "dropped", st.Dropped, "keyframeWaits", st.KeyWaits, "keyframeRequests", st.KeyRequests,
+		"longestWait", st.LongestWait, "sourceChanges", st.SourceChanges)
+}
+
+// depacketizer returns the frame assembly options of one kind: keyframes are asked of the
+// source, and a long wait for one is logged.
+func (c *Config) depacketizer(kind string, keyframe func()) rtpframe.Options {
+	log := c.Log.With("kind", kind)
+	return rtpframe.Options{Keyframe: keyframe, Stalled: func(s rtpframe.Stall) {
+		if s.Recovered {
+			log.Info("keyframe arrived after a long wait", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
+			return
+		}
+		log.Warn("waiting for a keyframe", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
+	}}
 }
 
 func (c *Config) defaults() {
@@ -79,6 +103,9 @@ func (c *Config) defaults() {
 	}
 	if c.FFmpeg == "" {
 		c.FFmpeg = "ffmpeg"
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/rtpx"
 )
 
@@ -45,8 +46,12 @@ func newTrack(info medialink.TrackInfo, desc protocol.RTCTrack, ssrc uint32) (*T
 	if info.Kind == "video" {
 		step = 3000
 	}
-	return &Track{info: info, desc: desc, conn: conn, isKey: rtpx.KeyframeDetector(info.MimeType),
-		rw: rtpx.NewRewriter(ssrc, step), sinks: map[*medialink.Link]struct{}{}, done: make(chan struct{})}, nil
+	t := &Track{info: info, desc: desc, conn: conn, rw: rtpx.NewRewriter(ssrc, step),
+		sinks: map[*medialink.Link]struct{}{}, done: make(chan struct{})}
+	if info.Kind == "video" {
+		t.isKey = rtpframe.KeyframeDetector(info.MimeType)
+	}
+	return t, nil
 }
 
 // ID returns the track id (<streamId>-audio or <streamId>-video).

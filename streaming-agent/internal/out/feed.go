@@ -2,6 +2,7 @@ package out
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -10,28 +11,30 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/rtpx"
+	"github.com/pion/rtp"
 )
 
-// keyframeRetry is how often a feed waiting for a keyframe asks for one again.
-const keyframeRetry = time.Second
-
-// feed moves one imported track's RTP from its media link to ffmpeg's UDP port. Video is
-// held back until a keyframe starts, since ffmpeg can neither copy nor decode from a
-// delta frame.
+// feed moves one imported track's RTP from its media link to ffmpeg's UDP port. ffmpeg
+// depacketizes it itself but can neither ask for a keyframe nor start from a delta frame,
+// so video is held back until a keyframe starts, and a frame assembler (rtpframe, whose
+// frames are discarded) watches the stream: after a loss, or while the feed waits to start,
+// it asks the source for keyframes with back-off until one arrives.
 type feed struct {
 	kind   string
 	source protocol.TrackRef
 	link   *medialink.Link
 	info   medialink.TrackInfo
 	pt     uint8
-	isKey  func([]byte) bool
+	isKey  func([]byte) bool // nil for audio
 
-	mu      sync.Mutex
-	conn    *net.UDPConn // ffmpeg's RTP port; nil while ffmpeg is down
-	gated   bool
-	lastReq time.Time
-	buf     []byte
+	mu     sync.Mutex
+	conn   *net.UDPConn // ffmpeg's RTP port; nil while ffmpeg is down
+	gated  bool
+	depack *rtpframe.Depacketizer // video only
+	pkt    rtp.Packet
+	buf    []byte
 
 	retired   atomic.Bool  // replaced by a source switch: its link's end is expected
 	forwarded atomic.Int64 // packets written in the current ffmpeg run
@@ -39,27 +42,47 @@ type feed struct {
 }
 
 // newFeed wraps an imported link.
-func newFeed(kind string, src protocol.TrackRef, l *medialink.Link, info medialink.TrackInfo) *feed {
+func newFeed(kind string, src protocol.TrackRef, l *medialink.Link, info medialink.TrackInfo, log *slog.Logger) *feed {
 	f := &feed{kind: kind, source: src, link: l, info: info, pt: audioPT, buf: make([]byte, 0, 1500)}
-	if kind == "video" {
-		f.pt = videoPT
-		f.isKey = rtpx.KeyframeDetector(info.MimeType)
+	if kind != "video" {
+		return f
+	}
+	f.pt = videoPT
+	f.isKey = rtpframe.KeyframeDetector(info.MimeType)
+	if c, err := rtpframe.CodecOf(info.MimeType); err == nil {
+		log = log.With("kind", kind, "track", src.TrackID)
+		f.depack = rtpframe.New(c, rtpframe.Options{Keyframe: l.RequestKeyframe, Stalled: func(s rtpframe.Stall) {
+			if s.Recovered {
+				log.Info("keyframe arrived after a long wait", "waited", s.Waited, "requests", s.Requests)
+				return
+			}
+			log.Warn("waiting for a keyframe", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
+		}})
 	}
 	return f
 }
 
 // attach points the feed at ffmpeg's port (nil detaches) and, for video, waits for the
-// next keyframe, requesting one now.
+// next keyframe, asking for one until it comes.
 func (f *feed) attach(conn *net.UDPConn) {
 	f.mu.Lock()
 	old := f.conn
 	f.conn, f.gated = conn, conn != nil && f.isKey != nil
 	f.forwarded.Store(0)
+	if f.gated {
+		f.resync()
+	}
 	f.mu.Unlock()
 	if old != nil {
 		_ = old.Close()
 	}
-	if conn != nil && f.isKey != nil {
+}
+
+// resync starts a wait for a keyframe; f.mu is held.
+func (f *feed) resync() {
+	if f.depack != nil {
+		f.depack.Resync(time.Now())
+	} else {
 		f.link.RequestKeyframe()
 	}
 }
@@ -69,18 +92,18 @@ func (f *feed) handle(typ medialink.FrameType, p []byte) {
 	if typ != medialink.FrameRTP || !rtpx.Valid(p) {
 		return
 	}
-	f.last.Store(time.Now().UnixNano())
+	now := time.Now()
+	f.last.Store(now.UnixNano())
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.depack != nil && f.pkt.Unmarshal(p) == nil {
+		f.depack.Push(&f.pkt, now, discardFrame)
+	}
 	if f.conn == nil {
 		return
 	}
 	if f.gated {
 		if !f.isKey(rtpx.Payload(p)) {
-			if time.Since(f.lastReq) >= keyframeRetry {
-				f.lastReq = time.Now()
-				f.link.RequestKeyframe()
-			}
 			return
 		}
 		f.gated = false
@@ -95,10 +118,13 @@ func (f *feed) handle(typ medialink.FrameType, p []byte) {
 		// ffmpeg was not listening yet when an earlier packet arrived (the kernel reports the
 		// refusal on the next write): that packet, maybe the keyframe, is lost, so wait for
 		// another keyframe, which a source with long keyframe intervals must be asked for.
-		f.gated, f.lastReq = true, time.Now()
-		f.link.RequestKeyframe()
+		f.gated = true
+		f.resync()
 	}
 }
+
+// discardFrame drops the frames of a feed's watching assembler: ffmpeg gets the packets.
+func discardFrame(rtpframe.Frame) {}
 
 // idle reports whether nothing arrived from the link for d (or ever, since start).
 func (f *feed) idle(d time.Duration, since time.Time) bool {

@@ -99,7 +99,7 @@ func (j *Job) importAll(ctx context.Context, audio, video *protocol.SessionTrack
 			j.closeFeeds(feeds, "import failed")
 			return nil, err
 		}
-		feeds = append(feeds, newFeed(k.kind, k.t.Source, l, info))
+		feeds = append(feeds, newFeed(k.kind, k.t.Source, l, info, j.log))
 	}
 	return feeds, nil
 }

@@ -13,39 +13,6 @@ func packet(seq uint16, ts uint32, payload ...byte) []byte {
 	return append(p, payload...)
 }
 
-func TestRTPKeyframeDetection(t *testing.T) {
-	tests := []struct {
-		name    string
-		detect  func([]byte) bool
-		payload []byte
-		want    bool
-	}{
-		{"h264 idr", IsH264KeyframeStart, []byte{0x65, 0x88}, true},
-		{"h264 sps", IsH264KeyframeStart, []byte{0x67, 0x42}, true},
-		{"h264 p slice", IsH264KeyframeStart, []byte{0x41, 0x9a}, false},
-		{"h264 stap-a sps+pps", IsH264KeyframeStart, []byte{0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce}, true},
-		{"h264 stap-a truncated", IsH264KeyframeStart, []byte{0x78, 0, 9, 0x67}, false},
-		{"h264 fu-a idr start", IsH264KeyframeStart, []byte{0x7c, 0x85, 0}, true},
-		{"h264 fu-a idr middle", IsH264KeyframeStart, []byte{0x7c, 0x05, 0}, false},
-		{"h264 empty", IsH264KeyframeStart, nil, false},
-		{"vp8 key", IsVP8KeyframeStart, []byte{0x10, 0x50}, true},
-		{"vp8 delta", IsVP8KeyframeStart, []byte{0x10, 0x51}, false},
-		{"vp8 not start", IsVP8KeyframeStart, []byte{0x00, 0x50}, false},
-		{"vp8 key with 15-bit picture id", IsVP8KeyframeStart, []byte{0x90, 0x80, 0x81, 0x23, 0x50}, true},
-		{"vp8 extension truncated", IsVP8KeyframeStart, []byte{0x90, 0x80}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.detect(tc.payload); got != tc.want {
-				t.Fatalf("got %v", got)
-			}
-		})
-	}
-	if KeyframeDetector("video/H264") == nil || KeyframeDetector("video/vp8") == nil || KeyframeDetector("audio/opus") != nil {
-		t.Fatal("KeyframeDetector mapping")
-	}
-}
-
 func TestRTPHeader(t *testing.T) {
 	p := packet(7, 9, 1, 2)
 	p[0] |= 0x10 | 1 // one CSRC and an extension of one word
@@ -83,13 +50,12 @@ func TestRTPRewriterContinuesAcrossEpochs(t *testing.T) {
 	}
 }
 
-func FuzzRTPKeyframe(f *testing.F) {
+// FuzzRTPHeader checks the header accessors and the rewriter on arbitrary packets.
+func FuzzRTPHeader(f *testing.F) {
 	f.Add([]byte{0x78, 0, 2, 0x67, 0x42})
 	f.Add([]byte{0x90, 0xff, 0x81, 0x23, 0, 0, 0x50})
 	f.Add([]byte{0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0x7c, 0x85})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = IsH264KeyframeStart(b)
-		_ = IsVP8KeyframeStart(b)
 		if Valid(b) {
 			_ = Payload(b)
 			_, _ = Seq(b), Timestamp(b)

@@ -29,38 +29,6 @@ func TestSFUParseRTP(t *testing.T) {
 	}
 }
 
-func TestSFUKeyframeDetection(t *testing.T) {
-	tests := []struct {
-		name   string
-		family int
-		b      []byte
-		want   bool
-	}{
-		{"vp8 key", familyVP8, []byte{0x10, 0x00}, true},
-		{"vp8 inter", familyVP8, []byte{0x10, 0x01}, false},
-		{"vp8 continuation", familyVP8, []byte{0x00, 0x00}, false},
-		{"vp8 key with 2-byte picture id", familyVP8, []byte{0x90, 0x80, 0x81, 0x02, 0x00}, true},
-		{"vp8 truncated ext", familyVP8, []byte{0x90}, false},
-		{"vp9 key start", familyVP9, []byte{0x08}, true},
-		{"vp9 predicted", familyVP9, []byte{0x48}, false},
-		{"h264 idr", familyH264, []byte{0x65}, true},
-		{"h264 sps", familyH264, []byte{0x67}, true},
-		{"h264 non-idr", familyH264, []byte{0x41}, false},
-		{"h264 stap-a with sps", familyH264, []byte{0x78, 0, 2, 0x67, 0x42}, true},
-		{"h264 fu-a idr start", familyH264, []byte{0x7C, 0x85}, true},
-		{"h264 fu-a idr middle", familyH264, []byte{0x7C, 0x05}, false},
-		{"audio", familyAudio, nil, true},
-		{"unknown", familyOther, []byte{0}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := isKeyframeStart(tc.family, tc.b); got != tc.want {
-				t.Fatalf("isKeyframeStart = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 // TestSFURewriterLayerSwitch drives a down-track through start, a simulcast switch and a
 // mute/unmute, checking keyframe gating and continuous numbering.
 func TestSFURewriterLayerSwitch(t *testing.T) {
@@ -227,14 +195,13 @@ func FuzzRTPRewrite(f *testing.F) {
 	f.Add(vp8Packet(nil, 1, 1, 1, true), uint8(0))
 	f.Add([]byte{0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0x7C, 0x85}, uint8(1))
 	f.Add([]byte{0xBF, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(2))
-	f.Fuzz(func(t *testing.T, b []byte, family uint8) {
+	f.Fuzz(func(t *testing.T, b []byte, _ uint8) {
 		var p Packet
 		if ParseRTP(b, &p) {
 			if len(p.Payload) > len(b) {
 				t.Fatal("payload longer than packet")
 			}
 		}
-		_ = isKeyframeStart(int(family%5), b)
 		src := newVP8Track("t", nil)
 		d := NewDownTrack("v", "s", src)
 		w := &recordWriter{}
@@ -246,4 +213,43 @@ func FuzzRTPRewrite(f *testing.F) {
 			t.Fatalf("duplicate input mapped to different sequence numbers")
 		}
 	})
+}
+
+// TestSFUTrackLearnsPictureSize: the size of each keyframe is read from its first packet,
+// with or without subscribers, and a change is signalled once (coalesced).
+func TestSFUTrackLearnsPictureSize(t *testing.T) {
+	tr := newVP8Track("t", nil)
+	key := func(seq uint16, w, h int) []byte {
+		p := vp8Packet(nil, 1, seq, uint32(seq)*3000, true)
+		// VP8 keyframe header after the 1-byte descriptor at 20: tag, start code, sizes (RFC 6386 §9.1).
+		copy(p[21:], []byte{0x00, 0x00, 0x00, 0x9D, 0x01, 0x2A, byte(w), byte(w >> 8), byte(h), byte(h >> 8)})
+		return p
+	}
+	if w, h := tr.Size(); w != 0 || h != 0 {
+		t.Fatalf("size before any keyframe %dx%d", w, h)
+	}
+	tr.Forward(key(1, 320, 240))
+	tr.Forward(vp8Packet(nil, 1, 2, 6000, false))
+	tr.Forward(key(3, 320, 240))
+	select {
+	case <-tr.SizeChanged():
+	default:
+		t.Fatal("no size signal")
+	}
+	if w, h := tr.Size(); w != 320 || h != 240 {
+		t.Fatalf("size %dx%d", w, h)
+	}
+	select {
+	case <-tr.SizeChanged():
+		t.Fatal("the same size signalled twice")
+	default:
+	}
+	tr.Forward(key(4, 640, 480))
+	tr.Forward(key(5, 1280, 720))
+	<-tr.SizeChanged()
+	if w, h := tr.Size(); w != 1280 || h != 720 {
+		t.Fatalf("size %dx%d", w, h)
+	}
+	tr.Close()
+	<-tr.Done()
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"github.com/conclave-rtc/conclave/common/rtpframe"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -51,8 +52,12 @@ type TrackConfig struct {
 // One goroutine feeds it with Forward; sinks are added and removed from any goroutine and
 // read lock-free on the packet path (copy-on-write slice).
 type Track struct {
-	cfg    TrackConfig
-	family int
+	cfg      TrackConfig
+	keyframe func(payload []byte) bool // starts a keyframe (rtpframe.KeyframeDetector)
+	codec    rtpframe.Codec            // 0 when the size of its pictures cannot be read
+	size     atomic.Uint64             // width<<32 | height of the latest keyframe
+	sizeCh   chan struct{}             // signalled (coalescing) when size changes
+	done     chan struct{}             // closed by Close
 
 	sinks     atomic.Pointer[[]Sink]
 	mu        sync.Mutex // serialises sink list updates
@@ -75,8 +80,15 @@ func NewTrack(cfg TrackConfig) *Track {
 	if cfg.KeyframeInterval <= 0 {
 		cfg.KeyframeInterval = DefaultKeyframeInterval
 	}
-	t := &Track{cfg: cfg, family: codecFamily(cfg.Codec.MimeType),
+	t := &Track{cfg: cfg, keyframe: rtpframe.KeyframeDetector(cfg.Codec.MimeType),
+		sizeCh: make(chan struct{}, 1), done: make(chan struct{}),
 		now: func() int64 { return time.Now().UnixNano() }}
+	if c, err := rtpframe.CodecOf(cfg.Codec.MimeType); err == nil && c.Video() {
+		t.codec = c
+	}
+	if t.keyframe == nil {
+		t.keyframe = func([]byte) bool { return false } // a codec we cannot parse: never switch on it
+	}
 	if cfg.Kind == webrtc.RTPCodecTypeVideo && cfg.History >= 0 {
 		size := cfg.History
 		if size == 0 {
@@ -111,11 +123,14 @@ func (t *Track) Forward(b []byte) bool {
 	if !t.active.Load() || t.closed.Load() {
 		return true
 	}
+	t.pkt.Keyframe = t.keyframe(t.pkt.Payload)
+	if t.pkt.Keyframe && t.codec != 0 {
+		t.learnSize()
+	}
 	sinks := t.sinks.Load()
 	if sinks == nil || len(*sinks) == 0 {
 		return true
 	}
-	t.pkt.Keyframe = isKeyframeStart(t.family, t.pkt.Payload)
 	t.pkt.At = t.now()
 	if t.pkt.Keyframe && t.cfg.Kind == webrtc.RTPCodecTypeVideo {
 		t.lastKey.Store(t.pkt.At)
@@ -128,6 +143,34 @@ func (t *Track) Forward(b []byte) bool {
 	}
 	return true
 }
+
+// learnSize reads the picture size of a keyframe's first packet and signals a change. It
+// runs once per keyframe, on the forwarding goroutine.
+func (t *Track) learnSize() {
+	w, h, ok := rtpframe.KeyframeSize(t.codec, t.pkt.Payload)
+	if !ok {
+		return
+	}
+	if v := uint64(w)<<32 | uint64(h); t.size.Swap(v) != v {
+		select {
+		case t.sizeCh <- struct{}{}:
+		default: // a signal is pending: the reader will see the latest size
+		}
+	}
+}
+
+// Size returns the picture size of the latest keyframe (0, 0 before the first one, and
+// always for audio).
+func (t *Track) Size() (width, height int) {
+	v := t.size.Load()
+	return int(v >> 32), int(v & 0xFFFFFFFF)
+}
+
+// SizeChanged is signalled when Size changes (signals coalesce: read Size after each).
+func (t *Track) SizeChanged() <-chan struct{} { return t.sizeCh }
+
+// Done is closed when the track is closed.
+func (t *Track) Done() <-chan struct{} { return t.done }
 
 // AddSink starts forwarding to s; adding a sink twice is a no-op.
 func (t *Track) AddSink(s Sink) {
@@ -210,7 +253,9 @@ func (t *Track) Active() bool { return t.active.Load() }
 // Close stops forwarding for good, tells SourceCloser sinks, and returns the sinks that
 // were attached.
 func (t *Track) Close() []Sink {
-	t.closed.Store(true)
+	if !t.closed.Swap(true) {
+		close(t.done)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.loadSinks()

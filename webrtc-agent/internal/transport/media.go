@@ -26,16 +26,20 @@ func (t *Transport) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 	st := sfu.NewTrack(sfu.TrackConfig{ID: id, Kind: remote.Kind(), Codec: codec, Keyframe: t.pliSender(remote)})
 	to.published[remote.RID()] = st
 	op := to.op
+	desc := protocol.RTCTrack{ID: id, Mid: mid, Rid: remote.RID(), Type: remote.Kind().String(), Format: sfu.FormatOf(codec)}
 	evs := []pendingEvent{{controller: op.controller, ev: protocol.RTCEvent{
-		Type: protocol.RTCEventTrack, OperationID: op.id,
-		Track: &protocol.RTCTrack{ID: id, Mid: mid, Rid: remote.RID(), Type: remote.Kind().String(), Format: sfu.FormatOf(codec)},
+		Type: protocol.RTCEventTrack, OperationID: op.id, Track: &desc,
 	}}}
 	if !op.completed && publicationComplete(op) {
 		op.completed = true
 		evs = append(evs, pendingEvent{controller: op.controller,
 			ev: protocol.RTCEvent{Type: protocol.RTCEventComplete, OperationID: op.id}})
 	}
+	video := remote.Kind() == webrtc.RTPCodecTypeVideo
 	t.wg.Add(2)
+	if video {
+		t.wg.Add(1)
+	}
 	t.mu.Unlock()
 	t.cfg.Listener.TrackPublished(st)
 	t.emit(evs)
@@ -43,10 +47,35 @@ func (t *Transport) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		defer t.wg.Done()
 		readLoop(remote, st)
 	}()
+	if video {
+		go func() {
+			defer t.wg.Done()
+			t.reportSizes(st, op, desc)
+		}()
+	}
 	go func() {
 		defer t.wg.Done()
 		receiverRTCPLoop(recv, remote.RID(), st)
 	}()
+}
+
+// reportSizes sends the track event again, with the picture size, whenever the size of
+// the track's keyframes changes (browsers start small and grow as their bandwidth estimate
+// does): the conference agent learns which simulcast layer is the largest and which
+// smaller sizes it may offer. It returns when the track closes.
+func (t *Transport) reportSizes(st *sfu.Track, op *operation, desc protocol.RTCTrack) {
+	for {
+		select {
+		case <-st.Done():
+			return
+		case <-st.SizeChanged():
+		}
+		w, h := st.Size()
+		tr := desc
+		tr.Parameters = &protocol.VideoParameters{Resolution: &protocol.Resolution{Width: w, Height: h}}
+		t.emit([]pendingEvent{{controller: op.controller, ev: protocol.RTCEvent{
+			Type: protocol.RTCEventTrack, OperationID: op.id, Track: &tr}}})
+	}
 }
 
 // publicationComplete reports whether every mid of a publication has a track.
