@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,30 +24,17 @@ type mixInput struct {
 	pub    *rtc.Publication
 }
 
-// layoutEntry is one region of a mixed stream's layout as OWT sends it.
-type layoutEntry struct {
-	Stream string `json:"stream"`
-	Region struct {
-		ID   string `json:"id"`
-		Area struct {
-			Left, Top, Width, Height string
-		} `json:"area"`
-	} `json:"region"`
-}
+// layoutEntry is one region of a mixed stream's layout.
+type layoutEntry = e2eutil.LayoutEntry
 
 // fraction parses an OWT area value ("1/3", "0", "1").
 func fraction(t *testing.T, s string) float64 {
 	t.Helper()
-	num, den, found := strings.Cut(s, "/")
-	n, err := strconv.ParseFloat(num, 64)
-	d := 1.0
-	if found && err == nil {
-		d, err = strconv.ParseFloat(den, 64)
+	v, err := e2eutil.ParseFraction(s)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err != nil || d == 0 {
-		t.Fatalf("bad fraction %q", s)
-	}
-	return n / d
+	return v
 }
 
 // mixedLayout reads the layout of a mixed stream's info.
@@ -66,15 +51,7 @@ func mixedLayout(t *testing.T, info json.RawMessage) []layoutEntry {
 }
 
 // streamsIn returns the streams placed in a layout.
-func streamsIn(l []layoutEntry) []string {
-	var out []string
-	for _, e := range l {
-		if e.Stream != "" {
-			out = append(out, e.Stream)
-		}
-	}
-	return out
-}
+func streamsIn(l []layoutEntry) []string { return e2eutil.StreamsIn(l) }
 
 // TestE2EMixing mixes three publishers into the room's default view on the all-in-one binary
 // and checks the mixed picture, the mixed audio, live layout changes, a recording and an

@@ -101,6 +101,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("TwoPages", func(t *testing.T) { testTwoPages(t, srv, art) })
 	t.Run("BrowserAndGoClient", func(t *testing.T) { testBrowserAndGoClient(t, srv, art) })
 	t.Run("Console", func(t *testing.T) { testConsole(t, srv, art) })
+	t.Run("Media", func(t *testing.T) { testMedia(t, srv, art) })
 }
 
 // reexecInNetns runs TestBrowser again in a fresh network namespace with only loopback up.
@@ -121,7 +122,7 @@ func reexecInNetns(t *testing.T, bin string) {
 	if testing.Verbose() {
 		args = append(args, "-test.v")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", args...)
 	cmd.Env = append(os.Environ(), envInNetns+"=1", envBinary+"="+bin, envArtifacts+"="+artifactsDir(t))
