@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -167,35 +168,49 @@ func TestPortalFullSessionV11(t *testing.T) {
 	}
 }
 
+// TestPortalLoginFailures: every failed login gets its error acknowledgement, then the
+// disconnect, with real socket.io clients 4.x (Engine.IO v4) and 2.x (v3), over polling
+// (upgrading to websocket meanwhile, as clients do by default) and websocket only.
 func TestPortalLoginFailures(t *testing.T) {
 	e := newEnv(t, nil)
 	used := e.token(time.Now())
 	first := e.runNode("v4", "login", map[string]any{"token": used}).next()
 	wantAck(t, first, "login", "ok", "")
 	other := newEnv(t, nil) // a store with another token key
-	cases := []struct {
+	type loginCase struct {
 		name   string
 		params map[string]any
 		msg    string
-	}{
-		{"reused", map[string]any{"token": used}, "Invalid token"},
-		{"expired", map[string]any{"token": e.token(time.Now().Add(-200 * time.Second))}, "Expired"},
-		{"bad signature", map[string]any{"token": other.token(time.Now())}, "Invalid token signature"},
-		{"garbage token", map[string]any{"token": "!!!"}, "Invalid token"},
-		{"unknown protocol", map[string]any{"token": "x", "protocol": "2.0"}, "Unknown client protocol"},
-		{"no protocol", map[string]any{"raw": map[string]any{"token": "x"}}, "Unsupported client protocol"},
-		{"user agent", map[string]any{"raw": map[string]any{"token": "x", "protocol": "1.2", "userAgent": map[string]any{}}}, "User agent info is incorrect"},
-		{"deprecated", map[string]any{"raw": map[string]any{"token": "x", "protocol": "1.2",
-			"userAgent": map[string]any{"sdk": map[string]any{"type": "JavaScript", "version": "3.5"}}}}, "Deprecated client version"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := e.runNode("v4", "login", tc.params).next()
-			wantAck(t, r, "login", "error", tc.msg)
-			if r["disconnected"] != true {
-				t.Fatalf("socket kept open after a failed login: %v", r)
-			}
-		})
+	cases := func() []loginCase {
+		return []loginCase{ // an expired token is used up by its attempt
+			{"reused", map[string]any{"token": used}, "Invalid token"},
+			{"expired", map[string]any{"token": e.token(time.Now().Add(-200 * time.Second))}, "Expired"},
+			{"bad signature", map[string]any{"token": other.token(time.Now())}, "Invalid token signature"},
+			{"garbage token", map[string]any{"token": "!!!"}, "Invalid token"},
+			{"unknown protocol", map[string]any{"token": "x", "protocol": "2.0"}, "Unknown client protocol"},
+			{"no protocol", map[string]any{"raw": map[string]any{"token": "x"}}, "Unsupported client protocol"},
+			{"user agent", map[string]any{"raw": map[string]any{"token": "x", "protocol": "1.2", "userAgent": map[string]any{}}}, "User agent info is incorrect"},
+			{"deprecated", map[string]any{"raw": map[string]any{"token": "x", "protocol": "1.2",
+				"userAgent": map[string]any{"sdk": map[string]any{"type": "JavaScript", "version": "3.5"}}}}, "Deprecated client version"},
+		}
+	}
+	for _, version := range []string{"v4", "v2"} {
+		for _, ws := range []bool{false, true} {
+			transport := map[bool]string{false: "polling", true: "websocket"}[ws]
+			t.Run(version+"/"+transport, func(t *testing.T) {
+				t.Parallel()
+				for _, tc := range cases() {
+					params := maps.Clone(tc.params)
+					params["websocket"] = ws
+					r := e.runNode(version, "login", params).next()
+					wantAck(t, r, "login", "error", tc.msg)
+					if r["disconnected"] != true {
+						t.Fatalf("%s: socket kept open after a failed login: %v", tc.name, r)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -25,6 +25,10 @@ type Config struct {
 	// UpgradeTimeout bounds a polling→websocket upgrade (probe to "5"); on expiry the
 	// probe websocket is closed and polling continues. Default 10 s.
 	UpgradeTimeout time.Duration
+	// DisconnectLinger is how long a session stays open after Socket.Disconnect for the
+	// client to close its transport itself, once it has processed what was sent before
+	// the DISCONNECT (socket.io clients do so at once); then it is cut. Default 5 s.
+	DisconnectLinger time.Duration
 	// MaxMessageBytes is the largest Engine.IO packet accepted, in bytes; a larger one
 	// closes the connection (websocket: close status 1009). Default 64 KiB.
 	MaxMessageBytes int
@@ -55,6 +59,7 @@ func DefaultConfig() Config {
 		PingTimeout:         20 * time.Second,
 		ConnectTimeout:      45 * time.Second,
 		UpgradeTimeout:      10 * time.Second,
+		DisconnectLinger:    5 * time.Second,
 		MaxMessageBytes:     64 << 10,
 		MaxPollingBodyBytes: 1_000_000,
 		MaxEventsPerSecond:  50,
@@ -71,6 +76,7 @@ func (c Config) withDefaults() Config {
 	setDuration(&c.PingTimeout, d.PingTimeout)
 	setDuration(&c.ConnectTimeout, d.ConnectTimeout)
 	setDuration(&c.UpgradeTimeout, d.UpgradeTimeout)
+	setDuration(&c.DisconnectLinger, d.DisconnectLinger)
 	setInt(&c.MaxMessageBytes, d.MaxMessageBytes)
 	setInt(&c.MaxPollingBodyBytes, d.MaxPollingBodyBytes)
 	setInt(&c.EventBurst, d.EventBurst)

@@ -76,6 +76,12 @@ type conn struct {
 	postActive   bool
 	sock         *Socket
 	connectTimer *time.Timer
+	// lingering: the server disconnected the socket (Socket.Disconnect) and waits for the
+	// client to close the transport; lingerReason is then the close reason whatever ends
+	// the session, and lingerTimer cuts it after DisconnectLinger.
+	lingering    bool
+	lingerReason string
+	lingerTimer  *time.Timer
 }
 
 // newConn allocates a session for a handshake request; it starts nothing.
@@ -206,6 +212,30 @@ func (c *conn) reason() string {
 	return c.closeReason
 }
 
+// linger ends the session the way a server-side socket.io disconnect must: the packets
+// already queued (an acknowledgement, then the DISCONNECT) go out alone, and the client,
+// once it has processed them, closes the transport itself. Closing at once would put the
+// Engine.IO close right behind them, and socket.io-client 3/4, which hands decoded
+// packets to the socket a tick later, drops an acknowledgement that arrives after its
+// transport closed: the "silent login failure". A client that does not close is cut after
+// DisconnectLinger. Events it sends meanwhile are ignored.
+func (c *conn) linger(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.lingering {
+		return
+	}
+	c.lingering, c.lingerReason = true, reason
+	c.lingerTimer = time.AfterFunc(c.cfg.DisconnectLinger, func() { c.close(reason, true) })
+}
+
+// isLingering reports whether the server disconnected the socket (see linger).
+func (c *conn) isLingering() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lingering
+}
+
 // close ends the session once. Queued packets are still delivered: the websocket write
 // loop flushes them before closing, a pending long-poll GET returns them followed by a
 // close packet. With flush set, a polling session without a pending GET stays
@@ -217,6 +247,10 @@ func (c *conn) close(reason string, flush bool) {
 		return
 	}
 	c.closed = true
+	if c.lingering { // the server's disconnect is why the session ends
+		reason, flush = c.lingerReason, true
+		c.lingerTimer.Stop()
+	}
 	c.closeReason = reason
 	keep := flush && c.transport == transportPolling && !c.pollActive && len(c.outbox) > 0
 	if c.connectTimer != nil {

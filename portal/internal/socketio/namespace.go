@@ -25,7 +25,7 @@ func (c *conn) onMessage(data string) {
 	case sioDisconnect:
 		c.close(reasonClientDisconnect, false)
 	case sioEvent:
-		if s := c.socket(); s != nil {
+		if s := c.socket(); s != nil && !c.isLingering() {
 			s.receive(p)
 		}
 	case sioAck:

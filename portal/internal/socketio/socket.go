@@ -115,10 +115,12 @@ func (s *Socket) Emit(event string, args ...any) error {
 }
 
 // Disconnect sends a namespace DISCONNECT ("41": the client will not reconnect on its
-// own) and closes the connection once queued packets have been delivered.
+// own) after everything queued before it, and ends the session when the client closes its
+// transport, or after DisconnectLinger (conn.linger). Disconnect handlers then get
+// "server namespace disconnect".
 func (s *Socket) Disconnect() {
 	_ = s.c.sendMessage(encodeSocketPacket(socketPacket{typ: sioDisconnect}))
-	s.c.close(reasonServerDisconnect, true)
+	s.c.linger(reasonServerDisconnect)
 }
 
 // reservedEvent reports the event names socket.io reserves for its own use.

@@ -171,6 +171,9 @@ func TestSocketSendQueueOverflow(t *testing.T) {
 	}
 }
 
+// A server-side disconnect delivers what was queued before it, then the DISCONNECT, and
+// nothing else: the client closes the transport once it has processed them (an Engine.IO
+// close right behind an acknowledgement makes socket.io-client 4 drop the acknowledgement).
 func TestSocketServerDisconnectDeliveredByPolling(t *testing.T) {
 	rec := newRecorder()
 	_, base := startServer(t, Config{}, rec.install)
@@ -182,20 +185,50 @@ func TestSocketServerDisconnectDeliveredByPolling(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Disconnect()
-	if r := rec.reason(t, 3*time.Second); r != reasonServerDisconnect {
-		t.Errorf("reason %q", r)
-	}
-	// No GET was pending: the next one still collects the final packets.
+	// No GET was pending: the next one collects the packets, without a close.
 	_, packets := p.get()
 	var got []string
 	for _, pk := range packets {
 		got = append(got, encodeEnginePacket(pk.typ, pk.data))
 	}
-	if len(got) != 3 || got[0] != `42["drop"]` || got[1] != "41" || got[2] != "1" {
+	if len(got) != 2 || got[0] != `42["drop"]` || got[1] != "41" {
 		t.Errorf("final packets %q", got)
 	}
+	p.post(`42["ev","ignored after the disconnect"]`)
+	p.post("1") // the client closes its transport
+	if r := rec.reason(t, 3*time.Second); r != reasonServerDisconnect {
+		t.Errorf("reason %q", r)
+	}
 	if st, _ := p.get(); st != http.StatusBadRequest {
-		t.Errorf("GET after final flush: %d, want 400", st)
+		t.Errorf("GET after the close: %d, want 400", st)
+	}
+	select {
+	case ev := <-rec.events:
+		t.Errorf("an event after the disconnect reached the handler: %s", ev)
+	default:
+	}
+}
+
+// A client that does not close after a server-side disconnect is cut after
+// DisconnectLinger; its next GET still gets the DISCONNECT, then the close.
+func TestSocketServerDisconnectLingerEnds(t *testing.T) {
+	rec := newRecorder()
+	_, base := startServer(t, Config{DisconnectLinger: 200 * time.Millisecond}, rec.install)
+	p, _, _ := pollHandshake(t, base, 4)
+	p.post("40")
+	s := rec.socket(t)
+	p.getUntil("40")
+	s.Disconnect()
+	if r := rec.reason(t, 3*time.Second); r != reasonServerDisconnect {
+		t.Errorf("reason %q", r)
+	}
+	_, packets := p.get()
+	var got []string
+	for _, pk := range packets {
+		got = append(got, encodeEnginePacket(pk.typ, pk.data))
+	}
+	if len(got) != 2 || got[0] != "41" || got[1] != "1" {
+		t.Errorf("final packets %q", got)
 	}
 }
 

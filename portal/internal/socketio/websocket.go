@@ -94,12 +94,15 @@ func (c *conn) beginUpgrade() bool {
 	return true
 }
 
-// endUpgrade finishes an upgrade attempt; on success the session switches to websocket
-// unless it closed meanwhile (then it reports false).
+// endUpgrade finishes an upgrade attempt; on success the session switches to websocket.
+// A session that closed meanwhile switches too if packets are still queued for the client
+// (a failed login's answer): once the client has the probe's answer it stops polling and
+// sends "5", so the new websocket is the only way left to deliver them (the write loop
+// flushes them and closes). Otherwise it reports false.
 func (c *conn) endUpgrade(ok bool) bool {
 	c.mu.Lock()
 	c.upgrading, c.probed = false, false
-	switched := ok && !c.closed
+	switched := ok && (!c.closed || len(c.outbox) > 0)
 	if switched {
 		c.transport = transportWebSocket
 	}
@@ -109,9 +112,10 @@ func (c *conn) endUpgrade(ok bool) bool {
 }
 
 // probe runs the upgrade handshake on the new websocket until "5", bounded by
-// UpgradeTimeout and the session's lifetime.
+// UpgradeTimeout. It is not cut short when the session closes: a session closed with
+// packets still queued completes the upgrade to deliver them (endUpgrade).
 func (c *conn) probe(ws *websocket.Conn) bool {
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.UpgradeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.UpgradeTimeout)
 	defer cancel()
 	for {
 		typ, data, err := ws.Read(ctx)

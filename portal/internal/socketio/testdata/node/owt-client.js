@@ -19,6 +19,17 @@ function connect(events) {
   s.disconnectedReason = null;
   for (const ev of EVENTS) s.on(ev, (data) => events.push({ event: ev, data: data === undefined ? null : data }));
   s.on('disconnect', (reason) => { s.disconnectedReason = String(reason); });
+  if (process.env.DEBUG_EIO) {
+    const t0 = Date.now();
+    const e = s.io.engine;
+    const log = (...a) => process.stderr.write(`[eio +${Date.now() - t0}ms] ${a.join(' ')}\n`);
+    e.on('upgrading', (t) => log('upgrading', t.name));
+    e.on('upgrade', (t) => log('upgrade', t.name));
+    e.on('upgradeError', (err) => log('upgradeError', err.message));
+    e.on('packet', (p) => log('packet in', p.type, JSON.stringify(p.data || '').slice(0, 80)));
+    e.on('packetCreate', (p) => log('packet out', p.type, JSON.stringify(p.data || '').slice(0, 80)));
+    e.on('close', (r, d) => log('close', r, d && d.message));
+  }
   return s;
 }
 
