@@ -79,6 +79,13 @@ func Auth() *Error {
 	return New(http.StatusUnauthorized, CodeAuth, `WWW-Authenticate: MAuth realm="http://marte3.dit.upm.es"`)
 }
 
+// SipCallNotFound is the answer for an unknown sip call (404/1001), live room or not.
+func SipCallNotFound() *Error { return NotFound("Sip call not found") }
+
+// AnalyticsNotFound is the answer for an unknown analytics session (404/1001), live room or
+// not.
+func AnalyticsNotFound() *Error { return NotFound("Analytics not found") }
+
 // Permission is a 403 with code 1102.
 func Permission() *Error { return New(http.StatusForbidden, CodePermission, "Permission denied") }
 

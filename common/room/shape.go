@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -25,7 +26,8 @@ var (
 // object member removed, as OWT's removeNull does before saving.
 func decodeJSON(body []byte, what string) (any, error) {
 	if len(body) > MaxBodySize {
-		return nil, errs.BadRequestf("%s larger than %d bytes", what, MaxBodySize)
+		return nil, errs.New(http.StatusRequestEntityTooLarge, errs.CodeBadRequest,
+			fmt.Sprintf("Request body too large: %s larger than %d bytes", what, MaxBodySize))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/conclave-rtc/conclave/common/errs"
@@ -66,6 +67,25 @@ func nameCheck(path, s string) error {
 	}
 	if utf8.RuneCountInString(s) > MaxNameLen {
 		return bad(path, "must be at most %d characters", MaxNameLen)
+	}
+	return CheckText(path, s)
+}
+
+// CheckText rejects a name, key or label that is not printable text: invalid UTF-8 (or the
+// U+FFFD a JSON decoder puts in its place) or control characters such as NUL. Such values
+// break logs, files and other clients, and are never what an operator meant. The error is a
+// 400/1301 naming the field.
+func CheckText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return bad(field, "must be valid UTF-8")
+	}
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			return bad(field, "must be valid UTF-8")
+		case unicode.IsControl(r):
+			return bad(field, "must not contain control characters")
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package room
 
 import (
+	"net/http"
+
+	"github.com/conclave-rtc/conclave/common/errs"
 	"strings"
 	"testing"
 )
@@ -121,11 +124,14 @@ func TestRoomCreateBody(t *testing.T) {
 		{`{"name":"a","extra":1}`, "unknown key extra"},
 		{`{"name":"a","options":{"views":[{"label":"x","video":{"maxInput":1e400}}]}}`, "views[0].video.maxInput must be an integer"},
 		{`{"name":"a","options":{"views":[{"video":{"motionFactor":1e400}}]}}`, "views[0].video.motionFactor is out of range"},
-		{`{"name":"a","pad":"` + strings.Repeat(" ", MaxBodySize) + `"}`, "larger than"},
 	}
 	for _, tc := range tests {
 		_, err := ParseCreate([]byte(tc.body))
 		assertBadRequest(t, err, tc.want)
+	}
+	_, err := ParseCreate([]byte(`{"name":"a","pad":"` + strings.Repeat(" ", MaxBodySize) + `"}`))
+	if e := errs.As(err); e.Status != http.StatusRequestEntityTooLarge || e.Code != errs.CodeBadRequest || !strings.Contains(e.Message, "larger than") {
+		t.Fatalf("oversized room: %v, want 413/1301", err)
 	}
 	if _, err := ParseCreate([]byte(`{"name":"` + strings.Repeat("é", 128) + `"}`)); err != nil {
 		t.Fatalf("128-character name rejected: %v", err)

@@ -159,26 +159,22 @@ func (a *Agent) managementRoutes() map[string]handler {
 	a.sessionRoutes(h)
 	a.addOutputs(h, "sip", protocol.MethodSipCallsList, protocol.MethodSipCallsAdd,
 		protocol.MethodSipCallsUpdate, protocol.MethodSipCallsDelete,
-		addSources[protocol.SipCall])
+		addSources[protocol.SipCall], errs.SipCallNotFound)
 	a.addOutputs(h, "analytics", protocol.MethodAnalyticsList, protocol.MethodAnalyticsAdd,
 		"", protocol.MethodAnalyticsDelete,
-		addSources[protocol.Analytics])
+		addSources[protocol.Analytics], errs.AnalyticsNotFound)
 	return h
 }
 
 // noAgent is the honest answer for server-side work whose agents do not exist yet.
 func noAgent(purpose string) *errs.Error { return errs.Cluster("No " + purpose + " agent available") }
 
-// notFound answers item requests on kinds that cannot have items yet.
-func notFound(context.Context, *room.Room, protocol.ItemRequest) (any, error) {
-	return nil, errs.StreamNotFound()
-}
-
-// addOutputs registers a server-side subscription kind: an empty list, 404 for items, and
-// adds that check their sources (404/1004 `Stream not found`) and then fail with 500/1201
-// because no agent of purpose exists yet.
+// addOutputs registers a server-side subscription kind: an empty list, notFound for items
+// (the answer the management API gives when the room is not live), and adds that check
+// their sources (404/1004 `Stream not found`) and then fail with 500/1201 because no agent
+// of purpose exists yet.
 func (a *Agent) addOutputs(h map[string]handler, purpose, list, add, update, remove string,
-	sources func(bus.Request) (string, []string, error)) {
+	sources func(bus.Request) (string, []string, error), notFound func() *errs.Error) {
 	h[list] = onRoom(a, roomRoom, func(context.Context, *room.Room, protocol.RoomRequest) (any, error) {
 		return []json.RawMessage{}, nil
 	})
@@ -200,10 +196,12 @@ func (a *Agent) addOutputs(h map[string]handler, purpose, list, add, update, rem
 	}
 	if update != "" {
 		h[update] = onRoom(a, updRoom, func(context.Context, *room.Room, protocol.ItemUpdate) (any, error) {
-			return nil, errs.StreamNotFound()
+			return nil, notFound()
 		})
 	}
-	h[remove] = onRoom(a, itemRoom, notFound)
+	h[remove] = onRoom(a, itemRoom, func(context.Context, *room.Room, protocol.ItemRequest) (any, error) {
+		return nil, notFound()
+	})
 }
 
 // sourced is a server-side subscription spec that names its source streams.

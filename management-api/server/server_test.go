@@ -303,6 +303,11 @@ func TestBodyLimit(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.BodyLimit = 1024 })
 	big := `{"name":"` + strings.Repeat("a", 2048) + `"}`
 	wantError(t, e.as(e.svc, "POST", "/v1/rooms", big), http.StatusRequestEntityTooLarge, 1301)
+	// Within the default body limit but above what a room may be: 413 as well.
+	d := newEnv(t, nil)
+	room := `{"name":"a","pad":"` + strings.Repeat(" ", 475<<10) + `"}`
+	wantError(t, d.as(d.svc, "POST", "/v1/rooms", room), http.StatusRequestEntityTooLarge, 1301)
+	wantError(t, d.as(d.svc, "PUT", "/v1/rooms/"+d.createRoom(d.svc, "r"), room), http.StatusRequestEntityTooLarge, 1301)
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -367,5 +372,36 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return")
+	}
+}
+
+// TestTextFields: names, keys and token fields with control characters or invalid UTF-8
+// are refused with 400/1301 naming the field, and nothing is stored.
+func TestTextFields(t *testing.T) {
+	e := newEnv(t, nil)
+	room := e.createRoom(e.svc, "r")
+	tests := []struct {
+		svc        store.Service
+		path, body string
+		want       string // substring of the message
+	}{
+		{e.super, "/services", `{"name":"a\u0000b","key":"k"}`, "name must not contain control characters"},
+		{e.super, "/services", `{"name":"ok","key":"k\u001b[2J"}`, "key must not contain control characters"},
+		{e.super, "/services", "{\"name\":\"\xff\xfe\",\"key\":\"k\"}", "not valid UTF-8"},
+		{e.svc, "/v1/rooms", `{"name":"a\u0000b"}`, "name must not contain control characters"},
+		{e.svc, "/v1/rooms", `{"name":"\ufffd"}`, "name must be valid UTF-8"},
+		{e.svc, "/v1/rooms", `{"name":"r","options":{"views":[{"label":"v\u0007"}]}}`, "views[0].label must not contain control characters"},
+		{e.svc, "/v1/rooms/" + room + "/tokens", `{"user":"al\u0000ice","role":"presenter"}`, "user must not contain control characters"},
+		{e.svc, "/v1/rooms/" + room + "/tokens", `{"user":"alice","role":"presenter","preference":{"isp":"\u0085"}}`, "preference.isp must not contain"},
+	}
+	for _, tc := range tests {
+		msg := wantError(t, e.as(tc.svc, "POST", tc.path, tc.body), 400, 1301)
+		if !strings.Contains(msg, tc.want) {
+			t.Errorf("POST %s %q: %q, want %q", tc.path, tc.body, msg, tc.want)
+		}
+	}
+	var rooms []map[string]any
+	if err := json.Unmarshal(e.as(e.svc, "GET", "/v1/rooms", "").Body.Bytes(), &rooms); err != nil || len(rooms) != 1 {
+		t.Fatalf("rooms stored: %v %v", rooms, err)
 	}
 }

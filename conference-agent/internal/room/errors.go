@@ -115,9 +115,13 @@ func failure(msg string) *errs.Error {
 // notOwner is the answer for a room this agent does not (or no longer) owns.
 func notOwner() *errs.Error { return errs.Cluster(protocol.ErrNotOwner) }
 
-// opFailed is a management operation failure (OWT REST 500/1301).
-func opFailed(msg string) *errs.Error {
-	return errs.New(http.StatusInternalServerError, errs.CodeBadRequest, msg)
+// mixRefusal is a mixing agent's answer to a layout: its own status when it refused the
+// request's content (4xx), else a cluster failure (500/1201).
+func mixRefusal(err error) *errs.Error {
+	if e := errs.As(err); e.Status < http.StatusInternalServerError {
+		return badRequest(e.Message)
+	}
+	return agentFailure(err)
 }
 
 // transportMissing is OWT's answer for an unknown (or someone else's) transport.

@@ -118,7 +118,7 @@ func (r *Room) applyMixedOp(ctx context.Context, id string, op protocol.PatchOp)
 		return r.setRegionAt(ctx, id, index, stream)
 	}
 	if strings.HasPrefix(op.Path, "/info/") || strings.HasPrefix(op.Path, "/media/") {
-		return opFailed(msgStreamIsMixed)
+		return badRequest(msgStreamIsMixed)
 	}
 	return errs.BadRequest("Invalid stream update path: " + op.Path)
 }
@@ -135,11 +135,11 @@ func (r *Room) setRegionAt(ctx context.Context, id string, index int, stream str
 	}
 	if index >= len(m.layout) {
 		r.mu.Unlock()
-		return opFailed(msgRegionIndex)
+		return badRequest(msgRegionIndex)
 	}
 	region, view := m.layout[index].Region.ID, m.view.Label
 	r.mu.Unlock()
-	return r.setRegion(ctx, stream, view, region, opFailed)
+	return r.setRegion(ctx, stream, view, region, badRequest)
 }
 
 // setMixLayout replaces the layout of the mixed stream id (mix.layout): every named stream
@@ -156,14 +156,14 @@ func (r *Room) setMixLayout(ctx context.Context, id string, layout []protocol.La
 	for _, l := range layout {
 		if l.Stream != "" && !r.isInput(m, l.Stream) {
 			r.mu.Unlock()
-			return opFailed(msgLayoutNotInput + l.Stream)
+			return badRequest(msgLayoutNotInput + l.Stream)
 		}
 	}
 	agent := m.agent
 	r.mu.Unlock()
 	state, err := r.deps.Mixing.MixLayout(ctx, agent, protocol.MixLayout{ID: id, Layout: layout})
 	if err != nil {
-		return opFailed(errs.As(err).Message)
+		return mixRefusal(err)
 	}
 	r.applyAnswer(m, agent, state)
 	return nil

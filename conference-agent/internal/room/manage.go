@@ -188,16 +188,16 @@ func (r *Room) applyStreamOp(ctx context.Context, id string, op protocol.PatchOp
 		}
 		kind := strings.TrimSuffix(strings.TrimPrefix(op.Path, "/media/"), "/status")
 		if !r.streamHasKind(id, kind) {
-			return opFailed(msgTrackNotExist)
+			return badRequest(msgTrackNotExist)
 		}
 		return r.setActive(ctx, id, []string{kind}, value == "active")
 	case op.Path == "/info/inViews":
 		if json.Unmarshal(op.Value, &value) != nil || (op.Op != "add" && op.Op != "remove") {
 			return errs.BadRequest("Invalid inViews update")
 		}
-		return r.setInView(id, value, op.Op == "add", opFailed)
+		return r.setInView(id, value, op.Op == "add", badRequest)
 	case strings.HasPrefix(op.Path, "/info/layout"):
-		return opFailed(msgNotMixed)
+		return badRequest(msgNotMixed)
 	}
 	return errs.BadRequest("Invalid stream update path: " + op.Path)
 }
@@ -212,7 +212,7 @@ func (r *Room) streamHasKind(id, kind string) bool {
 // DeleteStream removes a stream as an admin unpublish; 404/1004 if unknown.
 func (r *Room) DeleteStream(id string) error {
 	if r.isMixed(id) {
-		return opFailed(msgStreamIsMixed) // OWT: mixed streams live as long as the room
+		return badRequest(msgStreamIsMixed) // OWT: mixed streams live as long as the room
 	}
 	if !r.HasStream(id) {
 		if r.Closed() {

@@ -274,11 +274,11 @@ func TestRoomMixLayoutAndRegions(t *testing.T) {
 	}{
 		{mixedID, "replace", "/info/layout", `[{"region":{"id":"A","area":{"left":"0","top":"0","width":"1","height":"1"}}},{"stream":"s1","region":{"id":"B","area":{"left":"0","top":"0","width":"1","height":"1"}}}]`, 400, 1301, "Invalid layout"},
 		{mixedID, "replace", "/info/layout", `[{"stream":"s1","region":{"id":"A","area":{"left":"0","top":"0","width":"2","height":"1"}}}]`, 400, 1301, "Invalid layout"},
-		{mixedID, "replace", "/info/layout", `[{"stream":"s3","region":{"id":"A","area":{"left":"0","top":"0","width":"1","height":"1"}}}]`, 500, 1301, "Layout stream is not an input of the view: s3"},
-		{mixedID, "replace", "/info/layout/7/stream", `"s1"`, 500, 1301, "Invalid region index"},
-		{mixedID, "replace", "/info/layout/0/stream", `"s3"`, 500, 1301, "Stream is not in view: common"},
-		{mixedID, "add", "/info/inViews", `"common"`, 500, 1301, "Stream is Mixed"},
-		{"s1", "replace", "/info/layout", `[]`, 500, 1301, "Stream is not a mixed stream"},
+		{mixedID, "replace", "/info/layout", `[{"stream":"s3","region":{"id":"A","area":{"left":"0","top":"0","width":"1","height":"1"}}}]`, 400, 1301, "Layout stream is not an input of the view: s3"},
+		{mixedID, "replace", "/info/layout/7/stream", `"s1"`, 400, 1301, "Invalid region index"},
+		{mixedID, "replace", "/info/layout/0/stream", `"s3"`, 400, 1301, "Stream is not in view: common"},
+		{mixedID, "add", "/info/inViews", `"common"`, 400, 1301, "Stream is Mixed"},
+		{"s1", "replace", "/info/layout", `[]`, 400, 1301, "Stream is not a mixed stream"},
 		{"nope", "replace", "/info/layout", `[]`, 404, 1004, "Stream not found"},
 	}
 	for _, c := range patchErrs {
@@ -287,7 +287,7 @@ func TestRoomMixLayoutAndRegions(t *testing.T) {
 		wantErr(t, err, c.msg)
 	}
 	err = h.r.DeleteStream(mixedID)
-	wantStatus(t, err, 500, 1301)
+	wantStatus(t, err, 400, 1301)
 }
 
 func TestRoomMixFailure(t *testing.T) {

@@ -52,7 +52,7 @@ func (r *Room) prepareStreamingIn(spec protocol.StreamingIn) (*publication, prot
 	}
 	defer r.mu.Unlock()
 	if limit := r.cfg.InputLimit; limit >= 0 && limit <= len(r.pubs) {
-		return nil, req, opFailed(msgTooManyInputs)
+		return nil, req, failure(msgTooManyInputs)
 	}
 	audio, err := inMode(spec.Media.Audio, len(r.cfg.MediaIn.Audio) > 0, msgAudioForbidden)
 	if err != nil {
@@ -63,7 +63,7 @@ func (r *Room) prepareStreamingIn(spec protocol.StreamingIn) (*publication, prot
 		return nil, req, err
 	}
 	if audio == protocol.TrackNo && video == protocol.TrackNo {
-		return nil, req, opFailed(msgInvalidTracks)
+		return nil, req, badRequest(msgInvalidTracks)
 	}
 	pub := &publication{
 		seq: r.nextSeq(), id: r.freshID(), owner: ownerAdmin, infoType: infoStreaming,
@@ -89,7 +89,7 @@ func inMode(mode string, allowed bool, forbidden string) (string, error) {
 		return mode, nil
 	}
 	if mode == protocol.TrackYes {
-		return "", opFailed(forbidden)
+		return "", failure(forbidden)
 	}
 	return protocol.TrackNo, nil
 }
@@ -152,18 +152,18 @@ func (r *Room) confirmStreamingIn(pub *publication, res protocol.InStarted) (jso
 // held.
 func (r *Room) inTracks(tracks []protocol.RTCTrack) ([]protocol.TrackInfo, error) {
 	if len(tracks) == 0 {
-		return nil, opFailed(msgNoTrack)
+		return nil, badRequest(msgNoTrack)
 	}
 	out := make([]protocol.TrackInfo, 0, len(tracks))
 	for _, t := range tracks {
 		if t.Type != kindAudio && t.Type != kindVideo {
-			return nil, opFailed(msgInvalidTracks)
+			return nil, badRequest(msgInvalidTracks)
 		}
 		if !acceptsInput(r.cfg.MediaIn, t.Type, t.Format.Codec) {
 			if t.Type == kindAudio {
-				return nil, opFailed(msgAudioUnacceptable)
+				return nil, badRequest(msgAudioUnacceptable)
 			}
-			return nil, opFailed(msgVideoUnacceptable)
+			return nil, badRequest(msgVideoUnacceptable)
 		}
 		out = append(out, protocol.TrackInfo{
 			ID: t.ID, Type: t.Type, Source: sourceStreaming, Format: t.Format, Parameters: t.Parameters,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -30,6 +31,9 @@ func ReadJSON(c *gin.Context, limit int64) ([]byte, error) {
 	}
 	if len(data) == 0 {
 		return nil, errs.BadRequest("Request body is empty")
+	}
+	if !utf8.Valid(data) { // RFC 8259 §8.1; decoders would silently turn it into U+FFFD
+		return nil, errs.BadRequest("Request body is not valid UTF-8")
 	}
 	return data, nil
 }

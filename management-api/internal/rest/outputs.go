@@ -44,7 +44,7 @@ func recordings() liveKind {
 func sipCalls() liveKind {
 	return liveKind{
 		path:        "sipcalls",
-		notFound:    func() *errs.Error { return errs.NotFound("Sip call not found") },
+		notFound:    errs.SipCallNotFound,
 		list:        protocol.MethodSipCallsList,
 		add:         protocol.MethodSipCallsAdd,
 		update:      protocol.MethodSipCallsUpdate,
@@ -58,7 +58,7 @@ func sipCalls() liveKind {
 func analytics() liveKind {
 	return liveKind{
 		path:     "analytics",
-		notFound: func() *errs.Error { return errs.NotFound("Analytics not found") },
+		notFound: errs.AnalyticsNotFound,
 		list:     protocol.MethodAnalyticsList,
 		add:      protocol.MethodAnalyticsAdd,
 		remove:   protocol.MethodAnalyticsDelete,

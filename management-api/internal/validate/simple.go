@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/conclave-rtc/conclave/common/errs"
+	"github.com/conclave-rtc/conclave/common/room"
 	"github.com/conclave-rtc/conclave/common/store"
 )
 
@@ -45,6 +46,15 @@ func Token(data []byte) (TokenRequest, error) {
 	if p := t.Preference; p != nil && (len(p.ISP) > maxNameLen || len(p.Region) > maxNameLen) {
 		return TokenRequest{}, invalid("preference", "isp and region are strings up to 256 bytes")
 	}
+	fields := []struct{ name, value string }{{"user", t.User}, {"role", t.Role}, {"domain", t.Domain}}
+	if p := t.Preference; p != nil {
+		fields = append(fields, struct{ name, value string }{"preference.isp", p.ISP}, struct{ name, value string }{"preference.region", p.Region})
+	}
+	for _, f := range fields {
+		if err := room.CheckText(f.name, f.value); err != nil {
+			return TokenRequest{}, err
+		}
+	}
 	return t, nil
 }
 
@@ -69,6 +79,12 @@ func Service(data []byte) (ServiceRequest, error) {
 	}
 	if in.Key == nil || *in.Key == "" || len(*in.Key) > maxKeyLen {
 		return ServiceRequest{}, invalid("key", "a non-empty string up to 1024 bytes")
+	}
+	if err := room.CheckText("name", *in.Name); err != nil {
+		return ServiceRequest{}, err
+	}
+	if err := room.CheckText("key", *in.Key); err != nil {
+		return ServiceRequest{}, err
 	}
 	return ServiceRequest{Name: *in.Name, Key: *in.Key}, nil
 }
