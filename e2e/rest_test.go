@@ -47,11 +47,23 @@ func TestE2EAllInOne(t *testing.T) {
 	if err := json.Unmarshal(b, &cred); err != nil || !ids.IsObjectID(cred.ID) || cred.Key == "" {
 		t.Fatalf("bad credentials file: %s", b)
 	}
-	if !strings.Contains(p.Output(), cred.ID) {
-		t.Fatalf("the banner does not show the super service id:\n%s", p.Output())
+	if !strings.Contains(p.Output(), cred.ID) || !strings.Contains(p.Output(), cred.Key) {
+		t.Fatalf("the first banner does not show the generated super service credentials:\n%s", p.Output())
 	}
 	super := e2eutil.RESTClient{Base: base, ServiceID: cred.ID, Key: cred.Key}
 	svc, roomID := exerciseREST(t, super, portalHost)
+
+	// A second process on the same data directory says why it cannot start.
+	second := e2eutil.Start(t, bins.Path(t, "conclave"), nil, append(env[1:len(env):len(env)],
+		"CONCLAVE_DATA_DIR="+dir, "CONCLAVE_MANAGEMENT_LISTEN=127.0.0.1:0", "CONCLAVE_PORTAL_LISTEN=127.0.0.1:0")...)
+	select {
+	case <-second.Exited():
+	case <-time.After(20 * time.Second):
+		t.Fatal("a second process on the same data directory kept running")
+	}
+	if second.ExitCode() == 0 || !strings.Contains(second.Output(), "another process holds the data directory") {
+		t.Fatalf("second process: exit %d\n%s", second.ExitCode(), second.Output())
+	}
 
 	// A graceful stop exits 0, and everything is still there after a restart.
 	if err := p.Stop(20 * time.Second); err != nil {
@@ -60,6 +72,10 @@ func TestE2EAllInOne(t *testing.T) {
 	p = e2eutil.Start(t, bins.Path(t, "conclave"), nil, env...)
 	e2eutil.WaitHTTP(t, base+"/healthz", 30*time.Second, p)
 	e2eutil.Must(t, svc.Do(t, "GET", "/v1/rooms/"+roomID, nil), http.StatusOK)
+	// The key is printed only when it is generated; afterwards the banner says where it is.
+	if strings.Contains(p.Output(), cred.Key) || !strings.Contains(p.Output(), credFile) {
+		t.Fatalf("the banner of a restart shows the key or not where it is kept:\n%s", p.Output())
+	}
 }
 
 func TestE2EDistributed(t *testing.T) {

@@ -45,6 +45,9 @@ var (
 var allBuckets = [][]byte{bucketServices, bucketServiceNames, bucketRooms, bucketServiceRooms,
 	bucketTokens, bucketKeys, bucketLeases}
 
+// ErrLocked is returned by Open when another process has the database open.
+var ErrLocked = errors.New("embedded store: data directory in use")
+
 // Store is the bbolt-backed store.Store. It is safe for concurrent use.
 type Store struct {
 	db  *bolt.DB
@@ -64,6 +67,10 @@ func Open(dir string, box *secret.Box) (*Store, error) {
 		return nil, fmt.Errorf("%w: data dir: %w", store.ErrUnavailable, err)
 	}
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, bolt.ErrTimeout) { // the file lock is held
+		return nil, fmt.Errorf("%w: %w: another process holds the data directory %s (is Conclave already running with it?)",
+			store.ErrUnavailable, ErrLocked, dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %w", store.ErrUnavailable, dir, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,8 +152,9 @@ func TestEmbeddedLockedAndClosed(t *testing.T) {
 	dir, box := t.TempDir(), testBox(t)
 	s := openStore(t, dir, box)
 	start := time.Now()
-	if _, err := Open(dir, box); !errors.Is(err, store.ErrUnavailable) {
-		t.Fatalf("second Open of a locked dir = %v, want ErrUnavailable", err)
+	if _, err := Open(dir, box); !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, ErrLocked) ||
+		!strings.Contains(err.Error(), "another process holds the data directory "+dir) {
+		t.Fatalf("second Open of a locked dir = %v, want ErrUnavailable and ErrLocked naming the directory", err)
 	}
 	if d := time.Since(start); d > 3*lockTimeout {
 		t.Fatalf("second Open took %v", d)

@@ -28,15 +28,18 @@ func TestFFmpegRing(t *testing.T) {
 
 func TestFFmpegRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"rtmp://user:pass@host/live/x", "rtmp://xxx@host/live/x"},
-		{"rtmp://host/live/x?token=abc", "rtmp://host/live/x?xxx"},
-		{"rtmp://host/live/x", "rtmp://host/live/x"},
-		{"[tcp] rtsp://u:p@10.0.0.1:554/s: Connection refused", "[tcp] rtsp://xxx@10.0.0.1:554/s: Connection refused"},
-		{"Output #0, flv, to 'rtmp://a:b@h/app':", "Output #0, flv, to 'rtmp://xxx@h/app':"},
+		{"rtmp://user:pass@host/live/x", "rtmp://xxx@host/live/xxx"},
+		{"rtmp://host/live/x?token=abc", "rtmp://host/live/xxx?xxx"},
+		{"rtmp://host/live/STREAMKEY", "rtmp://host/live/xxx"},
+		{"rtmp://host:1935/live/", "rtmp://host:1935/live/"},
+		{"rtmp://host", "rtmp://host"},
+		{"https://ingest.example.org/hls/index.m3u8", "https://ingest.example.org/hls/xxx"},
+		{"[tcp] rtsp://u:p@10.0.0.1:554/s: Connection refused", "[tcp] rtsp://xxx@10.0.0.1:554/xxx: Connection refused"},
+		{"Output #0, flv, to 'rtmp://a:b@h/app/k3y':", "Output #0, flv, to 'rtmp://xxx@h/app/xxx':"},
 		{"no url here", "no url here"},
-		{"-i rtsp://cam/s -f flv rtmp://h/app/key?token=s3cret -y", "-i rtsp://cam/s -f flv rtmp://h/app/key?xxx -y"},
+		{"-i rtsp://cam/s -f flv rtmp://h/app/key?token=s3cret -y", "-i rtsp://cam/xxx -f flv rtmp://h/app/xxx?xxx -y"},
 		{"to 'srt://h:9000?passphrase=abc&mode=caller'", "to 'srt://h:9000?xxx'"},
-		{"rtmp://u:p@ss@host/app x", "rtmp://xxx@host/app x"},
+		{"rtmp://u:p@ss@host/app x", "rtmp://xxx@host/xxx x"},
 	}
 	for _, tc := range tests {
 		if got := Redact(tc.in); got != tc.want {
@@ -101,10 +104,14 @@ func FuzzFFmpegParseProbe(f *testing.F) {
 func FuzzFFmpegRedact(f *testing.F) {
 	f.Add("rtmp://user:secret@host/x")
 	f.Add("x rtsp://a:secret@b/c y")
+	f.Add("to 'rtmp://h/app/k3ysecret' failed")
 	f.Fuzz(func(t *testing.T, s string) {
 		out := Redact(s)
 		if strings.Contains(s, "://u:secret@") && strings.Contains(out, "secret@") {
 			t.Fatalf("credentials survived: %q", out)
+		}
+		if strings.Contains(s, "rtmp://h/app/k3ysecret") && strings.Contains(out, "k3ysecret") {
+			t.Fatalf("stream key survived: %q", out)
 		}
 	})
 }

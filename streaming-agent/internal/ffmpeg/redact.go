@@ -8,24 +8,35 @@ import (
 
 // In free text (ffmpeg log lines, joined command lines): userinfoRe finds
 // "scheme://user[:password]@" up to the last '@' before the path (a password may hold a raw
-// '@'), queryRe a URL's query string.
+// '@'), queryRe a URL's query string, lastSegmentRe the last segment of a URL's path (after
+// the host and at least one segment), which is where RTMP puts the stream key.
 var (
-	userinfoRe = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s'"]*@`)
-	queryRe    = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s'"?]*)\?[^\s'"]*`)
+	userinfoRe    = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s'"]*@`)
+	queryRe       = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s'"?]*)\?[^\s'"]*`)
+	lastSegmentRe = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/\s'"?]+/(?:[^/\s'"?]+/)*)[^/\s'"?:]+`)
 )
 
-// Redact removes URL credentials (userinfo) and query strings that may hold tokens from
-// s, which may be a URL or a log line containing URLs, so they never reach a log or event.
+// redacted replaces what Redact hides.
+const redacted = "xxx"
+
+// Redact hides what a streaming URL may carry as a secret — credentials (userinfo), the
+// query string and the last path segment (an RTMP stream key: rtmp://host/app/<key>) — in s,
+// which may be a URL or a log line containing URLs, so that they never reach a log, an event
+// or an error answer. rtmp://u:p@host/app/key?t=1 becomes rtmp://xxx@host/app/xxx?xxx.
 func Redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.Scheme != "" && !strings.ContainsAny(s, " \t") {
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" && !strings.ContainsAny(s, " \t") {
 		if u.User != nil {
-			u.User = url.User("xxx")
+			u.User = url.User(redacted)
 		}
 		if u.RawQuery != "" {
-			u.RawQuery = "xxx"
+			u.RawQuery = redacted
+		}
+		if i := strings.LastIndexByte(u.Path, '/'); i >= 0 && i < len(u.Path)-1 {
+			u.Path, u.RawPath = u.Path[:i+1]+redacted, ""
 		}
 		return u.String()
 	}
-	s = userinfoRe.ReplaceAllString(s, "${1}xxx@")
-	return queryRe.ReplaceAllString(s, "${1}?xxx")
+	s = userinfoRe.ReplaceAllString(s, "${1}"+redacted+"@")
+	s = queryRe.ReplaceAllString(s, "${1}?"+redacted)
+	return lastSegmentRe.ReplaceAllString(s, "${1}"+redacted)
 }
