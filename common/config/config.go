@@ -26,6 +26,7 @@ type Config struct {
 	Portal       PortalConfig       `yaml:"portal"`
 	WebRTC       WebRTCConfig       `yaml:"webrtc"`
 	Recording    RecordingConfig    `yaml:"recording"`
+	Streaming    StreamingConfig    `yaml:"streaming"`
 	Mixing       MixingConfig       `yaml:"mixing"`
 	SuperService SuperServiceConfig `yaml:"superService"`
 	Log          LogConfig          `yaml:"log"`
@@ -121,6 +122,15 @@ type RecordingConfig struct {
 	Capacity int `yaml:"capacity"`
 }
 
+// StreamingConfig configures the streaming agent (streaming-ins and streaming-outs).
+type StreamingConfig struct {
+	// AllowTargets lists addresses and CIDR prefixes that streaming URLs may reach besides
+	// public unicast addresses. Loopback, private, shared, link-local (cloud metadata),
+	// multicast and reserved addresses are refused unless listed here, so that tenants cannot
+	// make the server reach its own or its network's internal services.
+	AllowTargets []string `yaml:"allowTargets"`
+}
+
 // MixingConfig configures the mixing agent (mixed views and transcoding, docs/mixing.md).
 type MixingConfig struct {
 	// Capacity is the number of busy mix/transcode sessions (ones with a consumer) one agent
@@ -171,6 +181,7 @@ func Default() Config {
 			Capacity: 1000, MediaLinkListen: "0.0.0.0:0",
 		},
 		Recording:       RecordingConfig{Capacity: 64},
+		Streaming:       StreamingConfig{AllowTargets: []string{}},
 		Mixing:          MixingConfig{Capacity: 8},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -55,6 +56,7 @@ func checks() []check {
 			return optional(c.WebRTC.MediaLinkAdvertise, hostPort(c.WebRTC.MediaLinkAdvertise, true))
 		}},
 		{"recording.capacity", func(c *Config) string { return positive(c.Recording.Capacity > 0) }},
+		{"streaming.allowTargets", func(c *Config) string { return prefixList(c.Streaming.AllowTargets) }},
 		{"mixing.capacity", func(c *Config) string { return positive(c.Mixing.Capacity > 0) }},
 		{"superService.id", func(c *Config) string { return optional(c.SuperService.ID, objectID(c.SuperService.ID)) }},
 		{"superService.key", func(c *Config) string { return superKey(c.SuperService) }},
@@ -219,6 +221,19 @@ func port(p int) string {
 }
 
 // ipList accepts a list of IP addresses.
+// prefixList checks a list of addresses or CIDR prefixes.
+func prefixList(items []string) string {
+	for _, s := range items {
+		if _, err := netip.ParsePrefix(s); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(s); err != nil {
+			return fmt.Sprintf("%q is not an IP address or CIDR prefix", s)
+		}
+	}
+	return ""
+}
+
 func ipList(ips []string) string {
 	for _, s := range ips {
 		if net.ParseIP(s) == nil {

@@ -11,9 +11,13 @@ import (
 	"github.com/conclave-rtc/conclave/common/testutil"
 )
 
-// LoopbackWebRTCConfig is the config section that keeps every ICE candidate and media link
-// of a server process on 127.0.0.1.
-const LoopbackWebRTCConfig = `webrtc:
+// LoopbackWebRTCConfig is the config that keeps every ICE candidate and media link of a
+// server process on 127.0.0.1, and lets streaming-ins and -outs reach the test's own servers
+// there (the egress policy refuses loopback by default). It ends inside the webrtc section,
+// so callers may append more webrtc keys.
+const LoopbackWebRTCConfig = `streaming:
+  allowTargets: ["127.0.0.1/32"]
+webrtc:
   interfaces: [lo]
   includeLoopback: true
   mediaLinkListen: "127.0.0.1:0"

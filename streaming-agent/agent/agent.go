@@ -21,6 +21,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/medialink"
+	"github.com/conclave-rtc/conclave/streaming-agent/internal/egress"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/in"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/out"
 )
@@ -66,6 +67,10 @@ type Config struct {
 	// MediaLinkSecret keys media-link tickets; empty means a random per-process key (tickets
 	// are issued and redeemed by this agent only).
 	MediaLinkSecret []byte
+	// AllowTargets lists the addresses and prefixes (CIDR) that streaming-in sources and
+	// streaming-out destinations may have besides public unicast addresses: loopback,
+	// private, link-local and similar addresses are refused unless listed (egress package).
+	AllowTargets []string
 }
 
 // Deps are the agent's collaborators.
@@ -76,13 +81,14 @@ type Deps struct {
 
 // Agent is one streaming agent process (or the streaming part of the all-in-one binary).
 type Agent struct {
-	cfg   Config
-	bus   bus.Bus
-	log   *slog.Logger
-	id    string
-	ann   *cluster.Announcer
-	link  *medialink.Server
-	ready chan struct{}
+	cfg    Config
+	bus    bus.Bus
+	egress *egress.Policy
+	log    *slog.Logger
+	id     string
+	ann    *cluster.Announcer
+	link   *medialink.Server
+	ready  chan struct{}
 
 	mu       sync.Mutex
 	outs     map[string]*out.Job
@@ -96,7 +102,11 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		return nil, errors.New("streaming-agent: bus and logger are required")
 	}
 	cfg = withDefaults(cfg)
-	a := &Agent{cfg: cfg, bus: deps.Bus, ready: make(chan struct{}), outs: map[string]*out.Job{}, ins: map[string]*in.Job{}}
+	policy, err := egress.New(cfg.AllowTargets, nil)
+	if err != nil {
+		return nil, fmt.Errorf("streaming-agent: allowTargets: %w", err)
+	}
+	a := &Agent{cfg: cfg, bus: deps.Bus, egress: policy, ready: make(chan struct{}), outs: map[string]*out.Job{}, ins: map[string]*in.Job{}}
 	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,
 		Started: time.Now()}
 	a.id = w.ID

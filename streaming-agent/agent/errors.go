@@ -33,6 +33,8 @@ func toRPCError(err error) error {
 		return e
 	case errors.Is(err, out.ErrInvalid), errors.Is(err, in.ErrInvalid):
 		return errs.BadRequest(err.Error())
+	case errors.Is(err, out.ErrForbidden), errors.Is(err, in.ErrForbidden):
+		return errs.New(http.StatusForbidden, errs.CodeBadRequest, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return errs.Cluster("streaming session did not start in time: " + err.Error())
 	case errors.Is(err, out.ErrStopped), errors.Is(err, in.ErrStopped):

@@ -13,5 +13,5 @@ import (
 // then signed with a random per-process key.
 func FromConfig(c config.Config, host string, key secret.Key) Config {
 	return Config{Host: host, Heartbeat: c.Cluster.Heartbeat, MediaLinkListen: c.WebRTC.MediaLinkListen,
-		MediaLinkSecret: medialink.DeriveSecret(key)}
+		MediaLinkSecret: medialink.DeriveSecret(key), AllowTargets: c.Streaming.AllowTargets}
 }

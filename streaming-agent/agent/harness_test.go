@@ -48,7 +48,8 @@ func testLogger() *slog.Logger {
 func testConfig(t *testing.T) Config {
 	return Config{Host: "test", MediaLinkListen: "127.0.0.1:0", WorkDir: t.TempDir(), StartTimeout: 15 * time.Second,
 		NoMediaTimeout: 5 * time.Second, ProbeTimeout: 5 * time.Second, StopTimeout: 3 * time.Second,
-		RetryMin: 500 * time.Millisecond, RetryMax: 2 * time.Second, MaxRetries: 20}
+		RetryMin: 500 * time.Millisecond, RetryMax: 2 * time.Second, MaxRetries: 20,
+		AllowTargets: []string{"127.0.0.1/32"}} // the test's own servers
 }
 
 // startAgent runs an agent on hub until the test ends, then checks that Run returned and

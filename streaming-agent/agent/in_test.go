@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -208,4 +211,55 @@ func TestStreamingInErrors(t *testing.T) {
 	if err := e.call(protocol.MethodRTCExport, protocol.RTCExport{TrackID: "in-x-video"}, nil); !errors.As(err, &ee) || ee.Code != errs.CodeStreamNotFound {
 		t.Fatalf("rtc.export of unknown track = %v", err)
 	}
+}
+
+// TestStreamingEgressPolicy: by default a tenant cannot make the agent reach loopback,
+// private or metadata addresses (server-side request forgery), and where loopback is
+// allowed the answers do not tell an open port from a closed one.
+func TestStreamingEgressPolicy(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	hub := local.NewHub(local.Config{})
+	cfg := testConfig(t)
+	cfg.AllowTargets = nil
+	e := &outEnv{hub: hub, ctrl: newController(t, hub), agent: startAgent(t, hub, cfg), caller: local.New(hub)}
+	t.Cleanup(func() { _ = e.caller.Close() })
+	for _, u := range []string{"http://127.0.0.1:3000/healthz", "rtsp://[::1]:554/x", "rtmp://169.254.169.254/live/x",
+		"http://10.0.0.1/x.flv", "rtsp://192.168.1.1/cam", "rtmp://localhost/live/x"} {
+		err := e.call(protocol.MethodInStart, protocol.InStart{ID: "in-x", Controller: controllerID, URL: u,
+			Audio: protocol.TrackAuto, Video: protocol.TrackAuto}, nil)
+		var ee *errs.Error
+		if !errors.As(err, &ee) || ee.Status != http.StatusForbidden || !strings.Contains(ee.Message, "not allowed") {
+			t.Errorf("in.start %s = %v, want 403 not allowed", u, err)
+		}
+	}
+	waitNoFFmpeg(t)
+
+	// Loopback allowed: an open port that is no media server and a closed one look alike.
+	e2 := &outEnv{hub: hub, ctrl: e.ctrl, agent: startAgent(t, hub, testConfig(t)), caller: e.caller}
+	open, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	go func() {
+		for {
+			c, err := open.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("HTTP/1.0 200 OK\r\n\r\nhello"))
+			_ = c.Close()
+		}
+	}()
+	openPort := open.Addr().(*net.TCPAddr).Port
+	closedPort := freePort(t)
+	answer := func(port int) string {
+		err := e2.call(protocol.MethodInStart, protocol.InStart{ID: "in-y", Controller: controllerID,
+			URL: fmt.Sprintf("rtsp://127.0.0.1:%d/x", port), Audio: protocol.TrackAuto, Video: protocol.TrackAuto}, nil)
+		return strings.ReplaceAll(fmt.Sprint(err), strconv.Itoa(port), "PORT")
+	}
+	if a, b := answer(openPort), answer(closedPort); a != b {
+		t.Errorf("open and closed ports answered differently:\n%s\n%s", a, b)
+	}
+	waitNoFFmpeg(t)
 }

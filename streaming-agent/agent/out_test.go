@@ -214,7 +214,7 @@ func TestStreamingOutErrors(t *testing.T) {
 		max  time.Duration
 	}{
 		{"unreachable rtmp host", e.outStart("o1", "rtmp", "rtmp://127.0.0.1:"+itoa(closed)+"/live/x", "h264", "opus"),
-			errs.CodeCluster, "Connection refused", 15 * time.Second},
+			errs.CodeCluster, "connection to the target failed", 15 * time.Second},
 		{"unsupported protocol", e.outStart("o2", "srt", "srt://127.0.0.1:9/x", "h264", ""), errs.CodeBadRequest, "Unsupported protocol", time.Second},
 		{"scheme mismatch", e.outStart("o3", "rtmp", "http://127.0.0.1:9/x", "h264", ""), errs.CodeBadRequest, "does not match", time.Second},
 		{"no tracks", e.outStart("o4", "rtmp", "rtmp://127.0.0.1:9/x", "", ""), errs.CodeBadRequest, "audio or video", time.Second},

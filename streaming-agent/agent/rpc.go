@@ -163,12 +163,14 @@ func (a *Agent) importTrack(ctx context.Context, ref protocol.TrackRef) (*medial
 func (a *Agent) outConfig() out.Config {
 	c := a.cfg
 	return out.Config{FFmpeg: c.FFmpeg, WorkDir: c.WorkDir, StartTimeout: c.StartTimeout, NoMediaTimeout: c.NoMediaTimeout,
-		StopTimeout: c.StopTimeout, RetryMin: c.RetryMin, RetryMax: c.RetryMax, MaxRetries: c.MaxRetries, Logger: a.log}
+		StopTimeout: c.StopTimeout, RetryMin: c.RetryMin, RetryMax: c.RetryMax, MaxRetries: c.MaxRetries,
+		Egress: a.egress, Logger: a.log}
 }
 
 // inConfig is the streaming-in configuration derived from the agent's.
 func (a *Agent) inConfig() in.Config {
 	c := a.cfg
 	return in.Config{FFmpeg: c.FFmpeg, FFprobe: c.FFprobe, ProbeTimeout: c.ProbeTimeout, StartTimeout: c.StartTimeout,
-		StopTimeout: c.StopTimeout, RetryMin: c.RetryMin, RetryMax: c.RetryMax, MaxRetries: c.MaxRetries, Logger: a.log}
+		StopTimeout: c.StopTimeout, RetryMin: c.RetryMin, RetryMax: c.RetryMax, MaxRetries: c.MaxRetries,
+		Egress: a.egress, Logger: a.log}
 }

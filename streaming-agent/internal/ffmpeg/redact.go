@@ -40,3 +40,22 @@ func Redact(s string) string {
 	s = queryRe.ReplaceAllString(s, "${1}?"+redacted)
 	return lastSegmentRe.ReplaceAllString(s, "${1}"+redacted)
 }
+
+// networkFailures are ffmpeg's (and the system's) words for a failed connection. Which one a
+// target produces tells an open port from a closed or filtered one, so answers say only that
+// the connection failed (the detail is logged).
+var networkFailures = []string{"connection refused", "timed out", "timeout", "no route to host",
+	"network is unreachable", "connection reset", "host is down", "broken pipe",
+	"end of file", "i/o error", "input/output error", "server returned", "handshake"}
+
+// PublicReason is an ffmpeg failure as a client may see it: redacted, and only "connection
+// to the target failed" for anything that reveals how a connection attempt went.
+func PublicReason(s string) string {
+	lower := strings.ToLower(s)
+	for _, w := range networkFailures {
+		if strings.Contains(lower, w) {
+			return "connection to the target failed"
+		}
+	}
+	return Redact(s)
+}

@@ -93,6 +93,7 @@ func rtpOutput(pt, port int) []string {
 type plan struct {
 	url, transport       string
 	timeout              time.Duration
+	extra                []string // input options of the pinned URL (egress.Target.InputArgs)
 	video                *ffmpeg.VideoInfo
 	audio                *ffmpeg.AudioInfo
 	videoPort, audioPort int
@@ -102,6 +103,7 @@ type plan struct {
 func Args(p plan) []string {
 	args := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"}
 	args = append(args, inputArgs(p.url, p.transport, p.timeout)...)
+	args = append(args, p.extra...)
 	args = append(args, "-i", p.url)
 	if p.video != nil {
 		args = append(args, "-map", "0:v:0")

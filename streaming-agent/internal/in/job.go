@@ -15,6 +15,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/streaming-agent/internal/egress"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/ffmpeg"
 )
 
@@ -24,6 +25,8 @@ var (
 	ErrInvalid = errors.New("invalid streaming-in")
 	// ErrSource: the source could not be opened or sent nothing.
 	ErrSource = errors.New("streaming-in source failed")
+	// ErrForbidden: the source's address is not allowed by the egress policy.
+	ErrForbidden = errors.New("streaming-in source not allowed")
 	// ErrStopped: the job was stopped.
 	ErrStopped = errors.New("streaming-in stopped")
 )
@@ -44,7 +47,9 @@ type Config struct {
 	RetryMin     time.Duration // default 1 s
 	RetryMax     time.Duration // default 30 s
 	MaxRetries   int           // consecutive failed pulls before giving up (default 10)
-	Logger       *slog.Logger
+	// Egress decides which source addresses may be reached (nil: public addresses only).
+	Egress *egress.Policy
+	Logger *slog.Logger
 }
 
 // withDefaults fills zero fields.
@@ -76,11 +81,12 @@ func (c Config) withDefaults() Config {
 
 // Job is one running streaming-in.
 type Job struct {
-	cfg  Config
-	spec protocol.InStart
-	rep  Reporter
-	log  *slog.Logger
-	plan plan
+	cfg    Config
+	spec   protocol.InStart
+	rep    Reporter
+	log    *slog.Logger
+	target egress.Target // the checked, pinned source
+	plan   plan
 
 	mu     sync.Mutex
 	tracks []*Track
@@ -120,11 +126,19 @@ func (j *Job) ID() string { return j.spec.ID }
 // Start probes the source, starts pulling it and returns the tracks once RTP flows on all
 // of them. A failed Start leaves nothing running.
 func (j *Job) Start(ctx context.Context) ([]protocol.RTCTrack, error) {
-	in := inputArgs(j.spec.URL, j.spec.TransportProtocol, j.cfg.ProbeTimeout)
-	pr, err := ffmpeg.Probe(ctx, j.cfg.FFprobe, j.spec.URL, in, j.cfg.ProbeTimeout)
+	target, err := j.cfg.Egress.Check(ctx, j.spec.URL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot open %s: %v", ErrSource, ffmpeg.Redact(j.spec.URL), ffmpeg.Redact(err.Error()))
+		return nil, fmt.Errorf("%w: %s: %v", ErrForbidden, ffmpeg.Redact(j.spec.URL), err)
 	}
+	in := append(inputArgs(target.URL, j.spec.TransportProtocol, j.cfg.ProbeTimeout), target.InputArgs()...)
+	pr, err := ffmpeg.Probe(ctx, j.cfg.FFprobe, target.URL, in, j.cfg.ProbeTimeout)
+	if err != nil {
+		// The answer says nothing of how the attempt went: refused, reset, timed out or an
+		// unexpected protocol would tell open ports from closed ones. The log has it.
+		j.log.Warn("source probe failed", "error", ffmpeg.Redact(err.Error()))
+		return nil, fmt.Errorf("%w: cannot open %s (details in the streaming agent's log)", ErrSource, ffmpeg.Redact(j.spec.URL))
+	}
+	j.target = target
 	if err := j.choose(pr); err != nil {
 		return nil, err
 	}
@@ -144,7 +158,7 @@ func (j *Job) Start(ctx context.Context) ([]protocol.RTCTrack, error) {
 // choose decides which kinds to pull (TrackYes requires the kind, TrackAuto takes it
 // when present).
 func (j *Job) choose(pr ffmpeg.ProbeResult) error {
-	j.plan = plan{url: j.spec.URL, transport: j.spec.TransportProtocol, timeout: j.cfg.ProbeTimeout}
+	j.plan = plan{url: j.target.URL, extra: j.target.InputArgs(), transport: j.spec.TransportProtocol, timeout: j.cfg.ProbeTimeout}
 	if j.spec.Video != protocol.TrackNo {
 		if pr.Video == nil && j.spec.Video == protocol.TrackYes {
 			return fmt.Errorf("%w: the source has no video", ErrInvalid)

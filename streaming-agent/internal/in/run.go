@@ -86,7 +86,7 @@ func (j *Job) awaitFlow(proc *ffmpeg.Process, tracks []*Track) error {
 		case <-j.stop:
 			return ErrStopped
 		case <-proc.Done():
-			return fmt.Errorf("%w: ffmpeg exited: %s", ErrSource, proc.ExitReason())
+			return fmt.Errorf("%w: ffmpeg exited: %s", ErrSource, ffmpeg.PublicReason(proc.ExitReason()))
 		case <-tick.C:
 		}
 		waiting := ""
@@ -112,6 +112,6 @@ func (j *Job) watch(proc *ffmpeg.Process) error {
 		proc.Stop(j.cfg.StopTimeout)
 		return nil
 	case <-proc.Done():
-		return fmt.Errorf("%w: ffmpeg exited: %s", ErrSource, proc.ExitReason())
+		return fmt.Errorf("%w: ffmpeg exited: %s", ErrSource, ffmpeg.PublicReason(proc.ExitReason()))
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/streaming-agent/internal/egress"
 )
 
 // Payload types written into the SDP; forwarded packets are rewritten to them.
@@ -136,8 +137,9 @@ func outputArgs(proto string, p *protocol.StreamingOutParam) []string {
 }
 
 // Args returns ffmpeg's command line: the SDP file as input, then per-kind codec options and
-// the protocol's muxer writing to url.
-func Args(sdpPath string, inputs []input, proto, url string, out *protocol.StreamingOutParam, vp *protocol.VideoParameters) []string {
+// the protocol's muxer writing to the target (its pinned URL and the options that keep the
+// host name).
+func Args(sdpPath string, inputs []input, proto string, target egress.Target, out *protocol.StreamingOutParam, vp *protocol.VideoParameters) []string {
 	args := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
 		"-protocol_whitelist", "file,udp,rtp", "-fflags", "+genpts", "-reorder_queue_size", "256",
 		"-analyzeduration", "2000000", "-i", sdpPath}
@@ -152,7 +154,8 @@ func Args(sdpPath string, inputs []input, proto, url string, out *protocol.Strea
 		}
 	}
 	args = append(args, outputArgs(proto, out)...)
-	return append(args, url)
+	args = append(args, target.OutputArgs()...)
+	return append(args, target.URL)
 }
 
 // ValidateTarget checks that url suits proto (OWT §6.2: rtmp(s)://, rtsp://, http(s):// for

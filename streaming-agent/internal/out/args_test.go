@@ -7,6 +7,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/streaming-agent/internal/egress"
 )
 
 var (
@@ -50,7 +51,7 @@ func TestOutArgs(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			args := strings.Join(Args("/x.sdp", []input{{kind: "audio", info: opusInfo}, {kind: "video", info: tc.video}},
-				tc.proto, "rtmp://h/a", tc.out, tc.vp), " ")
+				tc.proto, egress.Target{URL: "rtmp://h/a"}, tc.out, tc.vp), " ")
 			if !strings.Contains(args, "-protocol_whitelist file,udp,rtp") || !strings.Contains(args, "-i /x.sdp -map 0:0 -map 0:1") {
 				t.Fatalf("input args: %s", args)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/streaming-agent/internal/egress"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/ffmpeg"
 )
 
@@ -30,14 +31,15 @@ type Reporter struct {
 
 // Config tunes jobs; zero fields take defaults (see withDefaults).
 type Config struct {
-	FFmpeg         string        // ffmpeg binary (default "ffmpeg")
-	WorkDir        string        // where SDP files go (default os.TempDir())
-	StartTimeout   time.Duration // ffmpeg must open its output within this (default 15 s)
-	NoMediaTimeout time.Duration // a source silent this long is reported (default 10 s)
-	StopTimeout    time.Duration // SIGINT → SIGKILL delay (default 5 s)
-	RetryMin       time.Duration // first restart delay (default 1 s)
-	RetryMax       time.Duration // restart delay cap (default 30 s)
-	MaxRetries     int           // consecutive failed restarts before giving up (default 10)
+	FFmpeg         string         // ffmpeg binary (default "ffmpeg")
+	WorkDir        string         // where SDP files go (default os.TempDir())
+	StartTimeout   time.Duration  // ffmpeg must open its output within this (default 15 s)
+	NoMediaTimeout time.Duration  // a source silent this long is reported (default 10 s)
+	StopTimeout    time.Duration  // SIGINT → SIGKILL delay (default 5 s)
+	RetryMin       time.Duration  // first restart delay (default 1 s)
+	RetryMax       time.Duration  // restart delay cap (default 30 s)
+	MaxRetries     int            // consecutive failed restarts before giving up (default 10)
+	Egress         *egress.Policy // which destinations may be reached (nil: public addresses only)
 	Logger         *slog.Logger
 }
 
@@ -76,6 +78,8 @@ var (
 	ErrFFmpeg = errors.New("ffmpeg failed")
 	// ErrStopped: the job was stopped.
 	ErrStopped = errors.New("streaming-out stopped")
+	// ErrForbidden: the destination's address is not allowed by the egress policy.
+	ErrForbidden = errors.New("streaming-out destination not allowed")
 	// ErrInvalid: the request cannot be served (bad protocol, URL or tracks).
 	ErrInvalid = errors.New("invalid streaming-out")
 )

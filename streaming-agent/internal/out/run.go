@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/streaming-agent/internal/egress"
 	"github.com/conclave-rtc/conclave/streaming-agent/internal/ffmpeg"
 )
 
@@ -65,8 +66,12 @@ func (j *Job) startFFmpeg() (*ffmpeg.Process, error) {
 	if err := os.WriteFile(sdpPath, []byte(SDP(inputs)), 0o600); err != nil {
 		return nil, fmt.Errorf("streaming-out: write sdp: %w", err)
 	}
+	target, err := j.checkTarget()
+	if err != nil {
+		return nil, err
+	}
 	vp := j.videoParams()
-	args := Args(sdpPath, inputs, j.spec.Protocol, j.spec.URL, j.spec.Parameters, vp)
+	args := Args(sdpPath, inputs, j.spec.Protocol, target, j.spec.Parameters, vp)
 	opened := make(chan struct{})
 	var once sync.Once
 	proc, err := ffmpeg.Start(args, ffmpeg.Options{Binary: j.cfg.FFmpeg, OnLine: func(l string) {
@@ -89,6 +94,24 @@ func (j *Job) startFFmpeg() (*ffmpeg.Process, error) {
 		return nil, err
 	}
 	return proc, nil
+}
+
+// resolveTimeout bounds the name lookup of the destination before each ffmpeg start.
+const resolveTimeout = 5 * time.Second
+
+// checkTarget applies the egress policy to the destination, again before every ffmpeg start
+// (its name may now resolve elsewhere), and pins the address it checked.
+func (j *Job) checkTarget() (egress.Target, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	j.mu.Lock()
+	url := j.spec.URL
+	j.mu.Unlock()
+	t, err := j.cfg.Egress.Check(ctx, url)
+	if err != nil {
+		return egress.Target{}, fmt.Errorf("%w: %s: %v", ErrForbidden, ffmpeg.Redact(url), err)
+	}
+	return t, nil
 }
 
 // videoParams returns the requested video parameters, if any.
@@ -142,7 +165,7 @@ func (j *Job) awaitReady(proc *ffmpeg.Process, feeds []*feed, opened <-chan stru
 		case <-j.stop:
 			return ErrStopped
 		case <-proc.Done():
-			return fmt.Errorf("%w: %s", ErrFFmpeg, proc.ExitReason())
+			return fmt.Errorf("%w: %s", ErrFFmpeg, ffmpeg.PublicReason(proc.ExitReason()))
 		case <-tick.C:
 		}
 		if f := idleFeed(feeds, j.cfg.NoMediaTimeout, begin); f != nil {
@@ -152,7 +175,7 @@ func (j *Job) awaitReady(proc *ffmpeg.Process, feeds []*feed, opened <-chan stru
 			return nil
 		}
 		if time.Since(begin) > j.cfg.StartTimeout {
-			return fmt.Errorf("%w: output not opened within %s: %s", ErrFFmpeg, j.cfg.StartTimeout, ffmpeg.Redact(proc.LastLine()))
+			return fmt.Errorf("%w: output not opened within %s: %s", ErrFFmpeg, j.cfg.StartTimeout, ffmpeg.PublicReason(proc.LastLine()))
 		}
 	}
 }
@@ -174,7 +197,7 @@ func (j *Job) watch(proc *ffmpeg.Process) (ffmpeg.Outcome, error) {
 			return ffmpeg.Restart, nil
 		case <-proc.Done():
 			j.kill(proc, feeds)
-			return ffmpeg.Exited, fmt.Errorf("%w: ffmpeg exited: %s", ErrFFmpeg, proc.ExitReason())
+			return ffmpeg.Exited, fmt.Errorf("%w: ffmpeg exited: %s", ErrFFmpeg, ffmpeg.PublicReason(proc.ExitReason()))
 		case <-tick.C:
 		}
 		for _, f := range feeds {
