@@ -5,6 +5,8 @@
 //	                                  RabbitMQ and MongoDB when CONCLAVE_BUS_URL /
 //	                                  CONCLAVE_MONGO_URI are set)
 //	conclave load [flags]             the load generator (conclave load -h; package internal/load)
+//	conclave load rest [flags] M PATH one signed REST request repeated (each signed afresh),
+//	                                  printing requests/s and server CPU as JSON
 //
 // In serve mode, CONCLAVE_PPROF_LISTEN=127.0.0.1:PORT serves net/http/pprof on that loopback
 // address (off by default).
@@ -35,6 +37,9 @@ func main() {
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "load") {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "load" && len(args) > 0 && args[0] == "rest" {
+		os.Exit(runREST(args[1:]))
 	}
 	if cmd == "load" {
 		os.Exit(runLoad(args))
@@ -100,6 +105,31 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 // runLoad runs the load tool: the report goes to stdout (text or -json), progress to stderr.
 // Exit status 2 for bad flags, 1 when the run itself failed; participant errors are in the
 // report.
+// runREST runs `conclave load rest`.
+func runREST(args []string) int {
+	cfg, err := load.ParseRESTFlags(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "conclave load rest:", err)
+		return 2
+	}
+	res, err := load.RunREST(context.Background(), cfg)
+	if err == nil {
+		err = load.PrintREST(os.Stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "conclave load rest:", err)
+		return 1
+	}
+	if res.Errors > 0 {
+		fmt.Fprintf(os.Stderr, "conclave load rest: %d of %d requests failed, first: %s\n", res.Errors, res.Requests, res.FirstError)
+		return 1
+	}
+	return 0
+}
+
 func runLoad(args []string) int {
 	cfg, err := load.ParseFlags(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {

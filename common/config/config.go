@@ -59,7 +59,9 @@ type ManagementConfig struct {
 	Listen string `yaml:"listen"`
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64 `yaml:"bodyLimit"`
-	// ReplayWindow rejects MAuth timestamps older than this; 0 disables the check, as OWT.
+	// ReplayWindow is MAuth replay protection: timestamps must be within ±ReplayWindow and
+	// each (service, timestamp, cnonce) is accepted once, across instances. 0 disables it
+	// (OWT 5.1's behaviour).
 	ReplayWindow time.Duration `yaml:"replayWindow"`
 	// CacheTTL is how long service keys stay cached.
 	CacheTTL time.Duration `yaml:"cacheTTL"`
@@ -171,9 +173,10 @@ func Default() Config {
 		Bus:     BusConfig{Prefix: "conclave."},
 		Store:   StoreConfig{MongoDatabase: "conclave"},
 		Management: ManagementConfig{
-			Listen:    "0.0.0.0:3000",
-			BodyLimit: 1 << 20,
-			CacheTTL:  5 * time.Second,
+			Listen:       "0.0.0.0:3000",
+			BodyLimit:    1 << 20,
+			CacheTTL:     5 * time.Second,
+			ReplayWindow: 5 * time.Minute,
 		},
 		Portal: PortalConfig{Listen: "0.0.0.0:8080", ISPs: []string{}, Regions: []string{}},
 		WebRTC: WebRTCConfig{

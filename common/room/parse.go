@@ -2,6 +2,7 @@ package room
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 
 	"github.com/conclave-rtc/conclave/common/errs"
@@ -187,22 +188,26 @@ type roomFields Room
 // {"_id", "id", configuration…, "__v": 0}. The id keys are absent when ID is empty.
 func (r Room) MarshalJSON() ([]byte, error) {
 	cfg := r.Config()
-	out := make([]byte, 0, len(cfg)+2*len(r.ID)+32)
-	out = append(out, '{')
-	if r.ID != "" {
-		id, err := json.Marshal(r.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, `"_id":`...)
-		out = append(out, id...)
-		out = append(out, `,"id":`...)
-		out = append(out, id...)
-		out = append(out, ',')
+	return AppendREST(make([]byte, 0, len(cfg)+2*len(r.ID)+32), r.ID, cfg)
+}
+
+// AppendREST appends the REST shape of a room (Room.MarshalJSON) made from its id and its
+// stored configuration, the JSON object Config returned: the stored bytes are used as they
+// are, so a list of rooms costs no parsing. id must be a plain id (24 hex characters).
+func AppendREST(dst []byte, id string, config []byte) ([]byte, error) {
+	if len(config) < 2 || config[0] != '{' || config[len(config)-1] != '}' {
+		return nil, fmt.Errorf("room %s: stored configuration is not a JSON object", id)
 	}
-	out = append(out, cfg[1:len(cfg)-1]...)
-	out = append(out, `,"__v":0}`...)
-	return out, nil
+	dst = append(dst, '{')
+	if id != "" {
+		dst = append(dst, `"_id":"`...)
+		dst = append(dst, id...)
+		dst = append(dst, `","id":"`...)
+		dst = append(dst, id...)
+		dst = append(dst, `",`...)
+	}
+	dst = append(dst, config[1:len(config)-1]...)
+	return append(dst, `,"__v":0}`...), nil
 }
 
 // Role returns the role named name.

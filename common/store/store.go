@@ -136,6 +136,21 @@ type LeaseStore interface {
 	ReleaseLease(ctx context.Context, name, owner string) error
 }
 
+// NonceStore remembers one-time values (the cnonce and timestamp of signed management API
+// requests) until they expire, for every process of a deployment: a request replayed to
+// another management API instance is recognised too.
+type NonceStore interface {
+	// ClaimNonce records key until expires and reports true, or reports false when key is
+	// already recorded and not expired. Of concurrent claims of one key exactly one gets true.
+	ClaimNonce(ctx context.Context, key string, expires time.Time) (bool, error)
+	// PurgeNonces removes the nonces that expired before cutoff and returns how many.
+	PurgeNonces(ctx context.Context, cutoff time.Time) (int, error)
+	// NoncesSince is the time from which every claim is known: a value issued before it may
+	// have been claimed and forgotten (a restarted in-memory store), so callers refuse it.
+	// The zero time: nothing is ever forgotten.
+	NoncesSince() time.Time
+}
+
 // Store is everything a Conclave deployment persists.
 type Store interface {
 	ServiceStore
@@ -143,6 +158,7 @@ type Store interface {
 	TokenStore
 	KeyStore
 	LeaseStore
+	NonceStore
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close(ctx context.Context) error

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/conclave-rtc/conclave/common/cluster"
@@ -76,5 +78,29 @@ func benchPostToken(b *testing.B, e *env) {
 		if rec := e.as(e.svc, "POST", path, body); rec.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
+	}
+}
+
+// BenchmarkListRooms measures signed room lists of a service with 1,000 rooms: all of them
+// (OWT: no paging parameters → every room), a page of 100, and one room.
+func BenchmarkListRooms(b *testing.B) { benchListRooms(b, newEnv(b, nil)) }
+
+// BenchmarkListRoomsMongo is BenchmarkListRooms on the MongoDB store.
+func BenchmarkListRoomsMongo(b *testing.B) { benchListRooms(b, newEnvWithStore(b, openMongo(b), nil)) }
+
+func benchListRooms(b *testing.B, e *env) {
+	var last string
+	for i := range 1000 {
+		last = e.createRoom(e.svc, "bench-"+strconv.Itoa(i))
+	}
+	for _, path := range []string{"/v1/rooms", "/v1/rooms?page=3&per_page=100", "/v1/rooms/" + last} {
+		b.Run(strings.NewReplacer("/", "_", "?", "_").Replace(path), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if rec := e.as(e.svc, "GET", path, ""); rec.Code != http.StatusOK {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
 	}
 }

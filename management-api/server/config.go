@@ -15,8 +15,10 @@ type Config struct {
 	Listen string
 	// BodyLimit is the largest accepted request body in bytes; larger ones get 413/1301.
 	BodyLimit int64
-	// ReplayWindow enables MAuth replay protection with this clock-skew window (0 = off, as
-	// OWT ships it).
+	// ReplayWindow is MAuth replay protection: a request's timestamp must be within
+	// ±ReplayWindow of the server's clock and its (service, timestamp, cnonce) is accepted
+	// once, by every instance sharing the store. 0 turns it off, as OWT 5.1 ships it (a
+	// captured Authorization header then works forever).
 	ReplayWindow time.Duration
 	// CacheTTL is how long service keys and rooms are cached (0 disables the caches). With
 	// several management API instances, a change made through one is seen by the others
@@ -44,12 +46,17 @@ type Config struct {
 	Console http.Handler
 }
 
+// DefaultReplayWindow is the default clock-skew window of MAuth timestamps; within it every
+// (service, timestamp, cnonce) is accepted once.
+const DefaultReplayWindow = 5 * time.Minute
+
 // DefaultConfig returns the defaults. SuperServiceID has no default.
 func DefaultConfig() Config {
 	return Config{
 		Listen:                 "127.0.0.1:3000",
 		BodyLimit:              512 << 10,
 		CacheTTL:               2 * time.Second,
+		ReplayWindow:           DefaultReplayWindow,
 		AuthFailureDelay:       time.Second,
 		TokenPreferenceDefault: store.Preference{ISP: "isp", Region: "region"},
 		ScheduleTimeout:        3 * time.Second,

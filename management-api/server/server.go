@@ -117,6 +117,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	hctx, stopHousekeeping := context.WithCancel(ctx)
+	housekept := make(chan struct{})
+	go func() { defer close(housekept); s.housekeep(hctx) }()
+	defer func() { stopHousekeeping(); <-housekept }()
 	s.deps.Logger.Info("management api listening", "addr", ln.Addr().String())
 	select {
 	case err := <-served:
@@ -133,6 +137,35 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("management api: shutdown: %w", err)
 	}
 	return nil
+}
+
+// Housekeeping: expired one-time tokens (they live 180 s) and request nonces are removed
+// from the store every housekeepingPeriod; every instance does it, which is harmless.
+const (
+	housekeepingPeriod = time.Minute
+	tokenRetention     = 10 * time.Minute
+)
+
+// housekeep purges the store until ctx ends.
+func (s *Server) housekeep(ctx context.Context) {
+	t := time.NewTicker(housekeepingPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.deps.Now()
+		if n, err := s.deps.Store.PurgeNonces(ctx, now); err != nil {
+			s.deps.Logger.Warn("purging request nonces failed", "err", err)
+		} else if n > 0 {
+			s.deps.Logger.Debug("request nonces purged", "count", n)
+		}
+		if _, err := s.deps.Store.PurgeTokens(ctx, now.Add(-tokenRetention)); err != nil {
+			s.deps.Logger.Warn("purging expired tokens failed", "err", err)
+		}
+	}
 }
 
 // build assembles the gin engine behind the CORS/OPTIONS/trailing-slash front.

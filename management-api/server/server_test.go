@@ -51,13 +51,42 @@ func TestMAuthRejections(t *testing.T) {
 	wantError(t, e.do("GET", "/v1/rooms/abc/nothing", "", ""), 401, 1101)
 }
 
-func TestMAuthReplayWindow(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.ReplayWindow = time.Minute })
+// TestMAuthReplayProtection: by default a captured Authorization header works once, on every
+// instance sharing the store, and only within ±5 minutes of its timestamp; a window of 0 is
+// OWT 5.1's behaviour (no check).
+func TestMAuthReplayProtection(t *testing.T) {
+	e := newEnv(t, nil)
+	if e.srv.cfg.ReplayWindow != 5*time.Minute {
+		t.Fatalf("default replay window %v", e.srv.cfg.ReplayWindow)
+	}
+	other, err := New(e.srv.cfg, Deps{Store: e.st, Bus: e.bus, Scheduler: e.sched, Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := *e
+	second.srv, second.h = other, other.Handler()
 	h := signHeader(e.svc.ID, serviceKey, time.Now().UnixMilli(), "42", "", "")
 	wantOK(t, e.do("GET", "/v1/rooms", h, ""))
-	wantError(t, e.do("GET", "/v1/rooms", h, ""), 401, 1101)
-	old := signHeader(e.svc.ID, serviceKey, time.Now().Add(-time.Hour).UnixMilli(), "43", "", "")
-	wantError(t, e.do("GET", "/v1/rooms", old, ""), 401, 1101)
+	wantError(t, e.do("GET", "/v1/rooms", h, ""), 401, 1101)      // the same header again
+	wantError(t, second.do("GET", "/v1/rooms", h, ""), 401, 1101) // replayed to another instance
+	wantError(t, e.do("POST", "/v1/rooms", h, `{"name":"r"}`), 401, 1101)
+	fresh := signHeader(e.svc.ID, serviceKey, time.Now().UnixMilli(), "43", "", "")
+	wantOK(t, second.do("GET", "/v1/rooms", fresh, ""))
+	for _, skew := range []time.Duration{-6 * time.Minute, 6 * time.Minute, -10 * 365 * 24 * time.Hour} {
+		old := signHeader(e.svc.ID, serviceKey, time.Now().Add(skew).UnixMilli(), "44", "", "")
+		wantError(t, e.do("GET", "/v1/rooms", old, ""), 401, 1101)
+	}
+	within := signHeader(e.svc.ID, serviceKey, time.Now().Add(4*time.Minute).UnixMilli(), "45", "", "")
+	wantOK(t, e.do("GET", "/v1/rooms", within, ""))
+	// The embedded store keeps claims in memory: after a (re)start, what was issued before
+	// it may have been accepted by the previous process and is refused.
+	before := signHeader(e.svc.ID, serviceKey, e.st.NoncesSince().Add(-time.Second).UnixMilli(), "47", "", "")
+	wantError(t, e.do("GET", "/v1/rooms", before, ""), 401, 1101)
+
+	owt := newEnv(t, func(c *Config) { c.ReplayWindow = 0 })
+	h = signHeader(owt.svc.ID, serviceKey, time.Now().Add(-time.Hour).UnixMilli(), "46", "", "")
+	wantOK(t, owt.do("GET", "/v1/rooms", h, ""))
+	wantOK(t, owt.do("GET", "/v1/rooms", h, ""))
 }
 
 func TestMAuthRateLimit(t *testing.T) {

@@ -34,6 +34,24 @@ func encodeRoom(r store.Room) ([]byte, error) {
 	return rec, nil
 }
 
+// decodeRoomRecord reads the record encodeRoom wrote, {"service":"<id>","config":<object>},
+// without scanning the configuration again (it was validated and compacted when written):
+// room lists read many. Any other form goes through encoding/json.
+func decodeRoomRecord(raw []byte) (roomRecord, error) {
+	const head, mid = `{"service":"`, `","config":{`
+	if rest, ok := bytes.CutPrefix(raw, []byte(head)); ok && len(raw) > 0 && raw[len(raw)-1] == '}' {
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 && bytes.HasPrefix(rest[i:], []byte(mid)) {
+			cfg := rest[i+len(mid)-1 : len(rest)-1]
+			if len(cfg) >= 2 && cfg[len(cfg)-1] == '}' {
+				return roomRecord{Service: string(rest[:i]), Config: cfg}, nil
+			}
+		}
+	}
+	var rec roomRecord
+	err := json.Unmarshal(raw, &rec)
+	return rec, err
+}
+
 // CreateRoom inserts r; ErrNotFound if its service does not exist, ErrDuplicate if its id does.
 func (s *Store) CreateRoom(ctx context.Context, r store.Room) error {
 	rec, err := encodeRoom(r)
@@ -135,8 +153,8 @@ func getRoom(tx *bolt.Tx, serviceID, roomID string) (store.Room, error) {
 	if raw == nil {
 		return store.Room{}, fmt.Errorf("%w: room %s", store.ErrNotFound, roomID)
 	}
-	var rec roomRecord
-	if err := json.Unmarshal(raw, &rec); err != nil {
+	rec, err := decodeRoomRecord(raw)
+	if err != nil {
 		return store.Room{}, corrupt("room", []byte(roomID), err)
 	}
 	if serviceID != "" && rec.Service != serviceID {

@@ -50,8 +50,9 @@ var ErrLocked = errors.New("embedded store: data directory in use")
 
 // Store is the bbolt-backed store.Store. It is safe for concurrent use.
 type Store struct {
-	db  *bolt.DB
-	box *secret.Box
+	db     *bolt.DB
+	box    *secret.Box
+	nonces nonces // in memory: see nonces.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -85,7 +86,7 @@ func Open(dir string, box *secret.Box) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%w: create buckets: %w", store.ErrUnavailable, err), db.Close())
 	}
-	return &Store{db: db, box: box}, nil
+	return &Store{db: db, box: box, nonces: nonces{opened: time.Now(), seen: map[string]time.Time{}}}, nil
 }
 
 // Ping checks the database is open.

@@ -175,3 +175,21 @@ func TestEmbeddedOpenRequiresBox(t *testing.T) {
 		t.Fatal("Open with a nil box succeeded")
 	}
 }
+
+// TestEmbeddedRoomRecordFastPath: the record decoder's fast path and encoding/json agree.
+func TestEmbeddedRoomRecordFastPath(t *testing.T) {
+	for _, cfg := range []string{`{}`, `{"name":"a\"}b","x":{"y":[1,2]}}`, `{"name":"é\\u0000"}`} {
+		raw, err := encodeRoom(store.Room{ID: ids.ObjectID(), ServiceID: ids.ObjectID(), Config: []byte(cfg)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := decodeRoomRecord(raw)
+		var slow roomRecord
+		if err2 := json.Unmarshal(raw, &slow); err != nil || err2 != nil || fast.Service != slow.Service || string(fast.Config) != string(slow.Config) {
+			t.Fatalf("%s: fast %+v %v, slow %+v %v", cfg, fast, err, slow, err2)
+		}
+	}
+	if _, err := decodeRoomRecord([]byte(`{"service":"x","config":`)); err == nil {
+		t.Fatal("truncated record accepted")
+	}
+}

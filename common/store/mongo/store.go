@@ -46,14 +46,15 @@ const (
 	collTokens   = "tokens"
 	collKeys     = "keys"
 	collLeases   = "leases"
+	collNonces   = "nonces"
 )
 
 // Store is the MongoDB store.Store. It is safe for concurrent use.
 type Store struct {
-	client                                *mdb.Client
-	db                                    *mdb.Database
-	services, rooms, tokens, keys, leases *mdb.Collection
-	box                                   *secret.Box
+	client                                        *mdb.Client
+	db                                            *mdb.Database
+	services, rooms, tokens, keys, leases, nonces *mdb.Collection
+	box                                           *secret.Box
 }
 
 var _ store.Store = (*Store)(nil)
@@ -93,6 +94,7 @@ func newStore(client *mdb.Client, database string, box *secret.Box) *Store {
 		client: client, db: db, box: box,
 		services: db.Collection(collServices), rooms: db.Collection(collRooms),
 		tokens: db.Collection(collTokens), keys: db.Collection(collKeys), leases: db.Collection(collLeases),
+		nonces: db.Collection(collNonces),
 	}
 }
 
@@ -115,6 +117,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.rooms, bson.D{{Key: "service", Value: 1}, {Key: "_id", Value: 1}}},
 		{s.tokens, bson.D{{Key: "created", Value: 1}}},
 		{s.leases, bson.D{{Key: "name", Value: 1}, {Key: "gen", Value: -1}}},
+		{s.nonces, bson.D{{Key: "expires", Value: 1}}},
 	}
 	for _, h := range helpers {
 		if _, err := h.coll.Indexes().CreateOne(ctx, mdb.IndexModel{Keys: h.keys}); err != nil &&

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", tokenTests},
 		{"TokenKey", keyTests},
 		{"Leases", leaseTests},
+		{"Nonces", nonceTests},
 		{"Misc", miscTests},
 	}
 	for _, g := range groups {

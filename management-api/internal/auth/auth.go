@@ -1,7 +1,8 @@
 // Package auth authenticates management API requests with OWT's MAuth scheme
-// (owt-protocol.md §2): header parsing and HMAC verification from package mauth, service keys
-// looked up through a short-lived cache, an optional replay window, an optional per-service
-// rate limit, and OWT's randomised delay on failure.
+// (docs/owt-protocol.md §2): header parsing and HMAC verification from package mauth,
+// service keys looked up through a short-lived cache, replay protection (a timestamp window
+// and each cnonce accepted once, shared through the store), an optional per-service rate
+// limit, and OWT's randomised delay on failure.
 package auth
 
 import (
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bluele/gcache"
@@ -26,12 +28,12 @@ import (
 // cacheSize bounds the number of service keys held in memory.
 const cacheSize = 10000
 
-// replayEntries bounds the replay guard's memory.
-const replayEntries = 100000
-
-// Services is the part of the store the authenticator reads.
+// Services is the part of the store the authenticator uses: service keys, and the nonces of
+// accepted requests.
 type Services interface {
 	GetService(ctx context.Context, id string) (store.Service, error)
+	ClaimNonce(ctx context.Context, key string, expires time.Time) (bool, error)
+	NoncesSince() time.Time
 }
 
 // Config tunes the authenticator.
@@ -40,8 +42,9 @@ type Config struct {
 	SuperServiceID string
 	// CacheTTL is how long a service key is cached (0 disables the cache).
 	CacheTTL time.Duration
-	// ReplayWindow enables the replay guard: timestamps must be within ±ReplayWindow and a
-	// (service, timestamp, cnonce) triple is accepted once (0 = off, as in OWT).
+	// ReplayWindow enables replay protection: timestamps must be within ±ReplayWindow of the
+	// server's clock and a (service, timestamp, cnonce) triple is accepted once, by every
+	// instance sharing the store (0 = off, OWT 5.1's behaviour).
 	ReplayWindow time.Duration
 	// RateLimit is the number of authenticated requests per second allowed per service,
 	// with a burst of twice that (0 = unlimited).
@@ -68,7 +71,6 @@ type Authenticator struct {
 	cfg      Config
 	services Services
 	cache    gcache.Cache
-	replay   *mauth.ReplayGuard
 	limiter  *limiter
 	log      *slog.Logger
 }
@@ -81,9 +83,6 @@ func New(cfg Config, services Services, log *slog.Logger) *Authenticator {
 	a := &Authenticator{cfg: cfg, services: services, log: log}
 	if cfg.CacheTTL > 0 {
 		a.cache = gcache.New(cacheSize).LRU().Expiration(cfg.CacheTTL).Build()
-	}
-	if cfg.ReplayWindow > 0 {
-		a.replay = mauth.NewReplayGuard(cfg.ReplayWindow, replayEntries)
 	}
 	if cfg.RateLimit > 0 {
 		a.limiter = newLimiter(cfg.RateLimit, cfg.Now)
@@ -147,8 +146,8 @@ func (a *Authenticator) authenticate(ctx context.Context, header string) (Identi
 	if !p.Verify(svc.Key) {
 		return Identity{}, fmt.Errorf("%w: bad signature", errAuth)
 	}
-	if err := a.replay.Check(p.ServiceID, p.Timestamp, p.Cnonce, a.cfg.Now()); err != nil {
-		return Identity{}, fmt.Errorf("%w: %w", errAuth, err)
+	if err := a.checkReplay(ctx, p); err != nil {
+		return Identity{}, err
 	}
 	if a.limiter != nil && !a.limiter.allow(p.ServiceID) {
 		return Identity{}, errs.New(http.StatusTooManyRequests, errs.CodePermission, "Too many requests")
@@ -159,6 +158,38 @@ func (a *Authenticator) authenticate(ctx context.Context, header string) (Identi
 		id.Role = ""
 	}
 	return id, nil
+}
+
+// checkReplay refuses a signed request whose timestamp is outside the window, or whose
+// service, timestamp and cnonce were accepted before (by any instance: the claim is in the
+// store). It runs after the signature verified, so unsigned traffic cannot fill the store.
+func (a *Authenticator) checkReplay(ctx context.Context, p mauth.Params) error {
+	w := a.cfg.ReplayWindow
+	if w <= 0 {
+		return nil
+	}
+	ms, err := strconv.ParseInt(p.Timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: %w: timestamp is not a number", errAuth, mauth.ErrStale)
+	}
+	ts := time.UnixMilli(ms)
+	if skew := a.cfg.Now().Sub(ts); skew > w || skew < -w {
+		return fmt.Errorf("%w: %w: timestamp is %v away from the server's clock", errAuth, mauth.ErrStale, skew.Round(time.Second))
+	}
+	if ts.Before(a.services.NoncesSince()) {
+		// The store forgot the claims made before it opened (a restart): this request may
+		// have been accepted then.
+		return fmt.Errorf("%w: %w: timestamp is from before the server started", errAuth, mauth.ErrStale)
+	}
+	// Past ts+window the timestamp fails the check above: the claim need not outlive it.
+	fresh, err := a.services.ClaimNonce(ctx, p.ServiceID+"\x00"+p.Timestamp+"\x00"+p.Cnonce, ts.Add(w+time.Second))
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return fmt.Errorf("%w: %w", errAuth, mauth.ErrReplay)
+	}
+	return nil
 }
 
 // service returns the service through the cache.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,9 +22,11 @@ import (
 
 // countingServices serves one service and counts lookups.
 type countingServices struct {
-	svc   store.Service
-	calls atomic.Int32
-	err   error
+	svc    store.Service
+	calls  atomic.Int32
+	err    error
+	mu     sync.Mutex
+	nonces map[string]bool
 }
 
 func (c *countingServices) GetService(_ context.Context, id string) (store.Service, error) {
@@ -36,6 +39,23 @@ func (c *countingServices) GetService(_ context.Context, id string) (store.Servi
 	}
 	return c.svc, nil
 }
+
+// ClaimNonce accepts every nonce once (in memory).
+func (c *countingServices) ClaimNonce(_ context.Context, key string, _ time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nonces == nil {
+		c.nonces = map[string]bool{}
+	}
+	if c.nonces[key] {
+		return false, nil
+	}
+	c.nonces[key] = true
+	return true, nil
+}
+
+// NoncesSince is the zero time (nothing forgotten).
+func (c *countingServices) NoncesSince() time.Time { return time.Time{} }
 
 // handSigned computes an MAuth header from scratch (HMAC-SHA256 → lower hex → base64).
 func handSigned(id, key, ts, cnonce string) string {
