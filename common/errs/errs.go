@@ -79,6 +79,17 @@ func Auth() *Error {
 	return New(http.StatusUnauthorized, CodeAuth, `WWW-Authenticate: MAuth realm="http://marte3.dit.upm.es"`)
 }
 
+// MAuthChallenge is the WWW-Authenticate header value of a 401 (RFC 9110 §11.6.1), with
+// OWT's realm.
+const MAuthChallenge = `MAuth realm="http://marte3.dit.upm.es"`
+
+// AuthFailed is the 401/1101 of a request whose MAuth authentication failed, saying which
+// part failed (reason: "missing Authorization header", "bad signature", …); the reason never
+// contains key material.
+func AuthFailed(reason string) *Error {
+	return New(http.StatusUnauthorized, CodeAuth, "Authentication failed: "+reason)
+}
+
 // SipCallNotFound is the answer for an unknown sip call (404/1001), live room or not.
 func SipCallNotFound() *Error { return NotFound("Sip call not found") }
 

@@ -26,21 +26,31 @@ func TestMAuthVectorByHand(t *testing.T) {
 func TestMAuthRejections(t *testing.T) {
 	e := newEnv(t, nil)
 	now := time.Now().UnixMilli()
-	cases := []struct{ name, header string }{
-		{"none", ""},
-		{"garbage", "Bearer abc"},
-		{"unknown service", signHeader(ids.ObjectID(), serviceKey, now, "1", "", "")},
-		{"non-hex service id", signHeader("not-an-object-id-at-all!", serviceKey, now, "1", "", "")},
-		{"wrong key", signHeader(e.svc.ID, "other", now, "1", "", "")},
-		{"wrong method", strings.Replace(signHeader(e.svc.ID, serviceKey, now, "1", "", ""), "HMAC_SHA256", "HMAC_SHA1", 1)},
-		{"tampered", signHeader(e.svc.ID, serviceKey, now, "1", "", "") + "x"},
+	used := signHeader(e.svc.ID, serviceKey, now, "8", "", "")
+	wantOK(t, e.do("GET", "/v1/rooms", used, ""))
+	cases := []struct{ name, header, reason string }{
+		{"none", "", "missing Authorization header"},
+		{"garbage", "Bearer abc", "malformed Authorization header"},
+		{"unknown service", signHeader(ids.ObjectID(), serviceKey, now, "1", "", ""), "unknown service"},
+		{"non-hex service id", signHeader("not-an-object-id-at-all!", serviceKey, now, "1", "", ""), "malformed Authorization header"},
+		{"wrong key", signHeader(e.svc.ID, "other", now, "1", "", ""), "bad signature"},
+		{"wrong method", strings.Replace(signHeader(e.svc.ID, serviceKey, now, "1", "", ""), "HMAC_SHA256", "HMAC_SHA1", 1), "bad signature"},
+		{"tampered", signHeader(e.svc.ID, serviceKey, now, "1", "", "") + "x", "bad signature"},
+		{"stale", signHeader(e.svc.ID, serviceKey, now-3600_000, "1", "", ""), "stale timestamp"},
+		{"replayed", used, "request already used"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := e.do("GET", "/v1/rooms", c.header, "")
 			msg := wantError(t, rec, http.StatusUnauthorized, 1101)
-			if msg != `WWW-Authenticate: MAuth realm="http://marte3.dit.upm.es"` {
-				t.Fatalf("message %q", msg)
+			if !strings.HasPrefix(msg, "Authentication failed: "+c.reason) {
+				t.Fatalf("message %q, want the reason %q", msg, c.reason)
+			}
+			if h := rec.Header().Get("WWW-Authenticate"); h != `MAuth realm="http://marte3.dit.upm.es"` {
+				t.Fatalf("WWW-Authenticate %q", h)
+			}
+			if strings.Contains(msg, serviceKey) || strings.Contains(msg, "other") {
+				t.Fatalf("the message reveals key material: %q", msg)
 			}
 		})
 	}

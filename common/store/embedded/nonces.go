@@ -57,8 +57,8 @@ func (n *nonces) claim(key string, expires, now time.Time) bool {
 	return true
 }
 
-// NoncesSince is when the store opened: claims made before (by a previous process) are not
-// known.
+// NoncesSince is when the store opened, to the millisecond (the precision of MAuth
+// timestamps): claims made before (by a previous process) are not known.
 func (s *Store) NoncesSince() time.Time { return s.nonces.opened }
 
 // PurgeNonces forgets the claims that expired before cutoff.

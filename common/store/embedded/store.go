@@ -86,7 +86,7 @@ func Open(dir string, box *secret.Box) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%w: create buckets: %w", store.ErrUnavailable, err), db.Close())
 	}
-	return &Store{db: db, box: box, nonces: nonces{opened: time.Now(), seen: map[string]time.Time{}}}, nil
+	return &Store{db: db, box: box, nonces: nonces{opened: time.Now().Truncate(time.Millisecond), seen: map[string]time.Time{}}}, nil
 }
 
 // Ping checks the database is open.

@@ -134,17 +134,17 @@ func (a *Authenticator) authenticate(ctx context.Context, header string) (Identi
 		return Identity{}, fmt.Errorf("%w: %w", errAuth, err)
 	}
 	if !ids.IsObjectID(p.ServiceID) {
-		return Identity{}, fmt.Errorf("%w: service id is not 24 hex characters", errAuth)
+		return Identity{}, fmt.Errorf("%w: %w: service id is not 24 hex characters", errAuth, mauth.ErrMalformed)
 	}
 	svc, err := a.service(ctx, p.ServiceID)
 	if errors.Is(err, store.ErrNotFound) {
-		return Identity{}, fmt.Errorf("%w: unknown service", errAuth)
+		return Identity{}, fmt.Errorf("%w: %w", errAuth, errUnknownService)
 	}
 	if err != nil {
 		return Identity{}, err
 	}
 	if !p.Verify(svc.Key) {
-		return Identity{}, fmt.Errorf("%w: bad signature", errAuth)
+		return Identity{}, fmt.Errorf("%w: %w", errAuth, errBadSignature)
 	}
 	if err := a.checkReplay(ctx, p); err != nil {
 		return Identity{}, err
@@ -227,5 +227,29 @@ func (a *Authenticator) fail(c *gin.Context, err error) {
 			t.Stop()
 		}
 	}
-	respond.Error(c, errs.Auth())
+	c.Header("WWW-Authenticate", errs.MAuthChallenge)
+	respond.Error(c, errs.AuthFailed(failureReason(err)))
 }
+
+// failureReason names the part of the authentication that failed, for the 401's message.
+func failureReason(err error) string {
+	switch {
+	case errors.Is(err, mauth.ErrNoHeader):
+		return "missing Authorization header"
+	case errors.Is(err, errUnknownService):
+		return "unknown service"
+	case errors.Is(err, errBadSignature):
+		return "bad signature"
+	case errors.Is(err, mauth.ErrReplay):
+		return "request already used (sign every request afresh)"
+	case errors.Is(err, mauth.ErrStale):
+		return "stale timestamp (the server's clock and yours differ, or the request is old)"
+	}
+	return "malformed Authorization header"
+}
+
+// Causes of a 401 that package mauth does not name.
+var (
+	errUnknownService = errors.New("auth: unknown service")
+	errBadSignature   = errors.New("auth: bad signature")
+)
