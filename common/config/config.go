@@ -84,6 +84,11 @@ type PortalConfig struct {
 	// ISPs and Regions are the portal's capacity used by the scheduling matcher.
 	ISPs    []string `yaml:"isps"`
 	Regions []string `yaml:"regions"`
+	// MaxPendingPerAddress and MaxPending bound the Socket.IO sessions that have not logged
+	// in, per client address and in total (0: defaults 256 and 10,000; negative: no limit).
+	// Behind a proxy every client shares its address: raise the first or limit in the proxy.
+	MaxPendingPerAddress int `yaml:"maxPendingPerAddress"`
+	MaxPending           int `yaml:"maxPending"`
 }
 
 // WebRTCConfig configures the webrtc agent's networking (ARCHITECTURE.md §7).

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -59,6 +62,7 @@ func TestSecurity(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("handshake flood", func(t *testing.T) { checkHandshakeFlood(ctx, t, srv.portal, svcA, roomA) })
 	bad := svcA
 	bad.Key = "wrong-key-" + svcA.Key[:8]
 	e2eutil.MustError(t, bad.Do(t, "GET", "/v1/rooms", nil), http.StatusUnauthorized, 1101)
@@ -181,5 +185,62 @@ func checkRedeemOnce(ctx context.Context, t *testing.T, portal, tok string) {
 	t.Logf("%d concurrent logins with one token: %v", n, answers)
 	if answers["ok"] != 1 || answers["error: Invalid token"] != n-1 {
 		t.Fatalf("answers %v, want exactly 1 ok and %d refusals", answers, n-1)
+	}
+}
+
+// checkHandshakeFlood opens more Engine.IO sessions than the portal lets one address hold
+// without logging in (default 256) from 127.0.0.2: the surplus, polling or websocket, is
+// refused with 429, while a participant from 127.0.0.1 still joins. The flood's sessions are
+// then closed.
+func checkHandshakeFlood(ctx context.Context, t *testing.T, portal string, svc e2eutil.RESTClient, room string) {
+	const limit, extra = 256, 20
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext}}
+	defer hc.CloseIdleConnections()
+	get := func(query string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+portal+"/socket.io/?"+query, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	var sids []string
+	refused := map[string]int{}
+	for range limit + extra {
+		status, body := get("EIO=4&transport=polling")
+		if status != http.StatusOK {
+			refused[fmt.Sprintf("%d %s", status, body)]++
+			continue
+		}
+		var open struct{ SID string }
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(body, "0")), &open); err != nil || open.SID == "" {
+			t.Fatalf("handshake answer %q", body)
+		}
+		sids = append(sids, open.SID)
+	}
+	if status, body := get("EIO=3&transport=websocket"); status != http.StatusTooManyRequests {
+		t.Errorf("websocket handshake during the flood: %d %s", status, body)
+	}
+	t.Logf("%d sessions opened from one address, refused: %v", len(sids), refused)
+	want := fmt.Sprintf(`%d {"code":3,"message":"Too many unauthenticated sessions"}`, http.StatusTooManyRequests)
+	if len(sids) != limit || refused[want] != extra {
+		t.Fatalf("%d sessions opened and refusals %v; want %d opened and %d × %s", len(sids), refused, limit, extra, want)
+	}
+	c, _ := participant.JoinReady(ctx, t, func() string { return svc.MustToken(t, room, "flood-bystander", "presenter", "") }, signalingOnly())
+	if err := c.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, sid := range sids { // Engine.IO close packet
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+portal+"/socket.io/?EIO=4&transport=polling&sid="+sid, strings.NewReader("1"))
+		if resp, err := hc.Do(req); err == nil {
+			_ = resp.Body.Close()
+		}
+	}
+	if status, body := get("EIO=4&transport=polling"); status != http.StatusOK {
+		t.Fatalf("handshake after the flood's sessions closed: %d %s", status, body)
 	}
 }

@@ -83,6 +83,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		Regions:    cfg.Portal.Regions,
 		Heartbeat:  cfg.Cluster.Heartbeat,
 		Extra:      site,
+
+		MaxPendingPerAddress: cfg.Portal.MaxPendingPerAddress,
+		MaxPending:           cfg.Portal.MaxPending,
 	}, portal.Deps{Bus: b, Logger: log.With("part", "portal"), Store: st, Scheduler: reg, Alive: reg.Alive})
 	if err != nil {
 		return err

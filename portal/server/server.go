@@ -60,6 +60,10 @@ type Config struct {
 	MaxMessageBytes    int
 	MaxEventsPerSecond float64
 	AllowedOrigins     []string
+	// Sessions not logged in yet, per client address and in total (0: defaults; negative:
+	// no limit).
+	MaxPendingPerAddress int
+	MaxPending           int
 
 	// Extra, when set, serves every path other than /socket.io/ and /healthz (the all-in-one
 	// binary mounts its demo page there).
@@ -167,7 +171,8 @@ func (s *Server) build() error {
 	sio, err := socketio.NewServer(socketio.Config{
 		PingInterval: s.cfg.PingInterval, PingTimeout: s.cfg.PingTimeout,
 		MaxMessageBytes: s.cfg.MaxMessageBytes, MaxEventsPerSecond: s.cfg.MaxEventsPerSecond,
-		AllowedOrigins: s.cfg.AllowedOrigins,
+		AllowedOrigins:       s.cfg.AllowedOrigins,
+		MaxPendingPerAddress: s.cfg.MaxPendingPerAddress, MaxPending: s.cfg.MaxPending,
 	}, log)
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)

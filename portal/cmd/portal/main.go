@@ -20,6 +20,9 @@ func main() {
 			ISPs:       c.ISPs,
 			Regions:    c.Regions,
 			Heartbeat:  p.Config.Cluster.Heartbeat,
+
+			MaxPendingPerAddress: c.MaxPendingPerAddress,
+			MaxPending:           c.MaxPending,
 		}, server.Deps{Bus: p.Bus, Logger: p.Log, Store: p.Store})
 		if err != nil {
 			return err

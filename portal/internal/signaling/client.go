@@ -15,6 +15,9 @@ type Socket interface {
 	ID() string
 	Emit(event string, args ...any) error
 	Disconnect()
+	// Authenticate tells the transport the participant logged in: the session no longer
+	// counts against the limits on unauthenticated sessions.
+	Authenticate()
 }
 
 // state is a participant's connection state (OWT socketIOServer.js Connection).

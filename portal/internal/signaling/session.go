@@ -165,7 +165,9 @@ func (s *Session) login(raw json.RawMessage, ack Ack) {
 	result := s.loginResult(c, tok, res)
 	if _, ok := c.connect(s.sock, func() { _ = ack("ok", result) }); !ok {
 		s.fail(ack, "Participant early left")
+		return
 	}
+	s.sock.Authenticate()
 }
 
 // join registers the client and joins its room.
@@ -259,6 +261,7 @@ func (s *Session) relogin(raw json.RawMessage, ack Ack) {
 		return
 	}
 	s.client = c
+	s.sock.Authenticate()
 	if old != nil && old != s.sock {
 		old.Disconnect()
 	}

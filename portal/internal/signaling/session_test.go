@@ -18,10 +18,11 @@ import (
 
 // fakeSocket records what a session sends.
 type fakeSocket struct {
-	id     string
-	mu     sync.Mutex
-	events []string
-	closed bool
+	id            string
+	mu            sync.Mutex
+	events        []string
+	closed        bool
+	authenticated bool
 }
 
 func (s *fakeSocket) ID() string { return s.id }
@@ -35,6 +36,16 @@ func (s *fakeSocket) Disconnect() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+}
+func (s *fakeSocket) Authenticate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authenticated = true
+}
+func (s *fakeSocket) isAuthenticated() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authenticated
 }
 func (s *fakeSocket) isClosed() bool {
 	s.mu.Lock()
@@ -169,14 +180,17 @@ func TestSignalingGuardAndLoginErrors(t *testing.T) {
 	if h.hub.Count() != 0 {
 		t.Fatal("failed logins left clients behind")
 	}
+	if sock.isAuthenticated() || sock2.isAuthenticated() {
+		t.Fatal("a failed login authenticated its socket")
+	}
 }
 
 func TestSignalingReconnectionDisabled(t *testing.T) {
 	h := newHarness(t, Config{})
 	sock := &fakeSocket{id: "p1"}
 	s := h.hub.Attach(sock)
-	if r := do(s, EvLogin, loginData(h.tokens.add(time.Now()), "Python")); r.status() != "ok" {
-		t.Fatalf("login: %v", r.args)
+	if r := do(s, EvLogin, loginData(h.tokens.add(time.Now()), "Python")); r.status() != "ok" || !sock.isAuthenticated() {
+		t.Fatalf("login: %v (socket authenticated %v)", r.args, sock.isAuthenticated())
 	}
 	if r := do(s, EvRefreshTicket, nil); r.msg() != MsgNotEnabled {
 		t.Fatalf("refresh: %v", r.args)
@@ -235,7 +249,7 @@ func TestSignalingQueueWhileAwaitingRelogin(t *testing.T) {
 	}
 	sock2 := &fakeSocket{id: "p2"}
 	ticket := r.args[1].(loginResult).ReconnectionTicket
-	if r2 := do(h.hub.Attach(sock2), EvRelogin, ticket); r2.status() != "ok" {
+	if r2 := do(h.hub.Attach(sock2), EvRelogin, ticket); r2.status() != "ok" || !sock2.isAuthenticated() {
 		t.Fatalf("relogin: %v", r2.args)
 	}
 	sock2.mu.Lock()

@@ -25,6 +25,13 @@ type Config struct {
 	// UpgradeTimeout bounds a polling→websocket upgrade (probe to "5"); on expiry the
 	// probe websocket is closed and polling continues. Default 10 s.
 	UpgradeTimeout time.Duration
+	// MaxPendingPerAddress and MaxPending bound the sessions that have not authenticated
+	// (Socket.Authenticate: for the portal, a successful login) from one remote address and
+	// in total; a handshake beyond either is refused with 429 "Too many unauthenticated
+	// sessions". Defaults 256 and 10,000; negative: no limit (behind a proxy that is every
+	// client's address, raise it or put the limit in the proxy).
+	MaxPendingPerAddress int
+	MaxPending           int
 	// DisconnectLinger is how long a session stays open after Socket.Disconnect for the
 	// client to close its transport itself, once it has processed what was sent before
 	// the DISCONNECT (socket.io clients do so at once); then it is cut. Default 5 s.
@@ -55,17 +62,19 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		PingInterval:        25 * time.Second,
-		PingTimeout:         20 * time.Second,
-		ConnectTimeout:      45 * time.Second,
-		UpgradeTimeout:      10 * time.Second,
-		DisconnectLinger:    5 * time.Second,
-		MaxMessageBytes:     64 << 10,
-		MaxPollingBodyBytes: 1_000_000,
-		MaxEventsPerSecond:  50,
-		EventBurst:          100,
-		SendQueueSize:       1024,
-		AllowedOrigins:      []string{"*"},
+		PingInterval:         25 * time.Second,
+		PingTimeout:          20 * time.Second,
+		ConnectTimeout:       45 * time.Second,
+		UpgradeTimeout:       10 * time.Second,
+		DisconnectLinger:     5 * time.Second,
+		MaxPendingPerAddress: 256,
+		MaxPending:           10_000,
+		MaxMessageBytes:      64 << 10,
+		MaxPollingBodyBytes:  1_000_000,
+		MaxEventsPerSecond:   50,
+		EventBurst:           100,
+		SendQueueSize:        1024,
+		AllowedOrigins:       []string{"*"},
 	}
 }
 
@@ -81,6 +90,8 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxPollingBodyBytes, d.MaxPollingBodyBytes)
 	setInt(&c.EventBurst, d.EventBurst)
 	setInt(&c.SendQueueSize, d.SendQueueSize)
+	setInt(&c.MaxPendingPerAddress, d.MaxPendingPerAddress)
+	setInt(&c.MaxPending, d.MaxPending)
 	if c.MaxEventsPerSecond == 0 {
 		c.MaxEventsPerSecond = d.MaxEventsPerSecond
 	}

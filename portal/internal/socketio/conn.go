@@ -76,6 +76,7 @@ type conn struct {
 	postActive   bool
 	sock         *Socket
 	connectTimer *time.Timer
+	pendingAddr  string // counted as an unauthenticated session of this address (Server.mu)
 	// lingering: the server disconnected the socket (Socket.Disconnect) and waits for the
 	// client to close the transport; lingerReason is then the close reason whatever ends
 	// the session, and lingerTimer cuts it after DisconnectLinger.
@@ -259,6 +260,7 @@ func (c *conn) close(reason string, flush bool) {
 	c.mu.Unlock()
 	c.cancel()
 	c.log.Debug("socket.io session closed", "reason", reason)
+	c.srv.authenticated(c) // a closed session no longer holds an unauthenticated slot
 	if keep {
 		time.AfterFunc(c.cfg.PingTimeout, func() { c.srv.forget(c) })
 		return

@@ -3,6 +3,7 @@ package socketio
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 )
@@ -16,6 +17,8 @@ type Server struct {
 
 	mu           sync.Mutex
 	conns        map[string]*conn
+	pending      map[string]int // unauthenticated sessions by remote address
+	pendingTotal int
 	closed       bool
 	onConnection func(*Socket)
 	// wg counts the goroutines the server owns (heartbeats, websocket writers, socket
@@ -32,7 +35,7 @@ func NewServer(cfg Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg.withDefaults(), log: logger, conns: make(map[string]*conn)}, nil
+	return &Server{cfg: cfg.withDefaults(), log: logger, conns: make(map[string]*conn), pending: map[string]int{}}, nil
 }
 
 // Config returns the effective configuration (defaults applied).
@@ -93,14 +96,49 @@ func (s *Server) spawn(f func()) bool {
 }
 
 // register adds a new session, unless the server is closed.
-func (s *Server) register(c *conn) bool {
+func (s *Server) register(c *conn) engineError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return errShuttingDown
 	}
+	addr := remoteHost(c.remoteAddr)
+	if (s.cfg.MaxPending >= 0 && s.pendingTotal >= s.cfg.MaxPending) ||
+		(s.cfg.MaxPendingPerAddress >= 0 && s.pending[addr] >= s.cfg.MaxPendingPerAddress) {
+		return errTooManyPending
+	}
+	s.pending[addr]++
+	s.pendingTotal++
+	c.pendingAddr = addr
 	s.conns[c.sid] = c
-	return true
+	return engineError{}
+}
+
+// authenticated stops counting c as an unauthenticated session (it logged in or closed).
+func (s *Server) authenticated(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.release(c)
+}
+
+// release uncounts c's pending slot once; s.mu is held.
+func (s *Server) release(c *conn) {
+	if c.pendingAddr == "" {
+		return
+	}
+	if s.pending[c.pendingAddr]--; s.pending[c.pendingAddr] <= 0 {
+		delete(s.pending, c.pendingAddr)
+	}
+	s.pendingTotal--
+	c.pendingAddr = ""
+}
+
+// remoteHost is the address part of a remote "host:port".
+func remoteHost(remote string) string {
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		return h
+	}
+	return remote
 }
 
 // forget removes a session from the registry if it is still the registered one.
@@ -110,6 +148,7 @@ func (s *Server) forget(c *conn) {
 	if s.conns[c.sid] == c {
 		delete(s.conns, c.sid)
 	}
+	s.release(c)
 }
 
 // lookup returns the session with the given id, or nil.
@@ -188,8 +227,9 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, protocol int,
 		return
 	}
 	c := newConn(s, protocol, transportPolling, r)
-	if !s.register(c) {
-		writeEngineError(w, errShuttingDown)
+	if e := s.register(c); e.status != 0 {
+		s.log.Debug("socket.io handshake refused", "remote", r.RemoteAddr, "reason", e.message)
+		writeEngineError(w, e)
 		return
 	}
 	c.log.Debug("socket.io session opened", "transport", "polling")
@@ -227,6 +267,7 @@ var (
 	errUnsupportedProtocol = engineError{http.StatusBadRequest, 5, "Unsupported protocol version"}
 	errPayloadTooLarge     = engineError{http.StatusRequestEntityTooLarge, 3, "Payload too large"}
 	errShuttingDown        = engineError{http.StatusServiceUnavailable, 3, "Server shutting down"}
+	errTooManyPending      = engineError{http.StatusTooManyRequests, 3, "Too many unauthenticated sessions"}
 )
 
 // writeEngineError sends an Engine.IO error answer.

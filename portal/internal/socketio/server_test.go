@@ -371,3 +371,50 @@ func TestServerConfigValidate(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", got)
 	}
 }
+
+func TestEnginePendingSessionLimits(t *testing.T) {
+	const refused = `{"code":3,"message":"Too many unauthenticated sessions"}`
+	handshake := func(base, transport string) (int, string) {
+		status, body, _ := httpDo(t, http.MethodGet, base+"/socket.io/?EIO=3&transport="+transport, "", nil)
+		return status, body
+	}
+	t.Run("per address", func(t *testing.T) {
+		rec := newRecorder()
+		_, base := startServer(t, Config{MaxPendingPerAddress: 3, MaxPending: 100}, rec.install)
+		polls := make([]*rawPoll, 3)
+		for i := range polls {
+			polls[i], _, _ = pollHandshake(t, base, 3) // v3: connected to "/" at once
+		}
+		for _, transport := range []string{"polling", "websocket"} {
+			if status, body := handshake(base, transport); status != http.StatusTooManyRequests || body != refused {
+				t.Fatalf("%s handshake beyond the limit: %d %s", transport, status, body)
+			}
+		}
+		rec.socket(t).Authenticate() // a logged-in session frees its slot
+		pollHandshake(t, base, 3)
+		if status, _ := handshake(base, "polling"); status != http.StatusTooManyRequests {
+			t.Fatalf("limit not restored: %d", status)
+		}
+		if st := polls[2].post("1"); st != http.StatusOK { // a closed session frees its slot
+			t.Fatalf("close: %d", st)
+		}
+		waitUntil(t, 5*time.Second, "slot of the closed session", func() bool {
+			status, _ := handshake(base, "polling")
+			return status == http.StatusOK
+		})
+	})
+	t.Run("total", func(t *testing.T) {
+		_, base := startServer(t, Config{MaxPendingPerAddress: -1, MaxPending: 2}, nil)
+		pollHandshake(t, base, 4)
+		pollHandshake(t, base, 4)
+		if status, body := handshake(base, "polling"); status != http.StatusTooManyRequests || body != refused {
+			t.Fatalf("handshake beyond the total: %d %s", status, body)
+		}
+	})
+	t.Run("unlimited", func(t *testing.T) {
+		_, base := startServer(t, Config{MaxPendingPerAddress: -1, MaxPending: -1}, nil)
+		for range 300 {
+			pollHandshake(t, base, 4)
+		}
+	})
+}

@@ -123,6 +123,10 @@ func (s *Socket) Disconnect() {
 	s.c.linger(reasonServerDisconnect)
 }
 
+// Authenticate marks the session as authenticated (for the portal: logged in): it no longer
+// counts against MaxPendingPerAddress and MaxPending.
+func (s *Socket) Authenticate() { s.c.srv.authenticated(s.c) }
+
 // reservedEvent reports the event names socket.io reserves for its own use.
 func reservedEvent(name string) bool {
 	switch name {

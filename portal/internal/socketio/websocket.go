@@ -37,13 +37,16 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) (*webso
 // serveWebSocketOnly runs a session that starts directly on websocket (clients with
 // transports: ['websocket']). It returns when the websocket is closed.
 func (s *Server) serveWebSocketOnly(w http.ResponseWriter, r *http.Request, protocol int) {
-	ws, err := s.acceptWebSocket(w, r)
-	if err != nil {
+	c := newConn(s, protocol, transportWebSocket, r)
+	if e := s.register(c); e.status != 0 { // refused before the upgrade, as a polling handshake
+		s.log.Debug("socket.io handshake refused", "remote", r.RemoteAddr, "reason", e.message)
+		writeEngineError(w, e)
 		return
 	}
-	c := newConn(s, protocol, transportWebSocket, r)
-	if !s.register(c) {
-		_ = ws.Close(websocket.StatusGoingAway, reasonServerShutdown)
+	ws, err := s.acceptWebSocket(w, r)
+	if err != nil {
+		c.cancel()
+		s.forget(c)
 		return
 	}
 	if !s.spawn(func() { c.writeLoop(ws) }) {
