@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +54,7 @@ func TestE2EAllInOne(t *testing.T) {
 	}
 	super := e2eutil.RESTClient{Base: base, ServiceID: cred.ID, Key: cred.Key}
 	svc, roomID := exerciseREST(t, super, portalHost)
+	checkLoopbackListeners(t, p, mport, pport)
 
 	// A second process on the same data directory says why it cannot start.
 	second := e2eutil.Start(t, bins.Path(t, "conclave"), nil, append(env[1:len(env):len(env)],
@@ -104,4 +107,30 @@ func TestE2EDistributed(t *testing.T) {
 	e2eutil.Must(t, svc.Do(t, "GET", "/v1/rooms/"+roomID, nil), http.StatusOK)
 	tok := e2eutil.Must(t, svc.Do(t, "POST", "/v1/rooms/"+roomID+"/tokens", map[string]string{"user": "bob", "role": "viewer"}), http.StatusOK)
 	checkToken(t, string(tok.Body), portalHost)
+}
+
+// checkLoopbackListeners checks that an all-in-one told to serve on 127.0.0.1 listens nowhere
+// else: besides the management API and the portal, its agents' media links default to
+// loopback (only agents of the same process dial them).
+func checkLoopbackListeners(t *testing.T, p *e2eutil.Proc, ports ...int) {
+	t.Helper()
+	var listeners []netip.AddrPort
+	e2eutil.WaitUntil(t, "the media-link listeners", 30*time.Second, func() bool {
+		var err error
+		if listeners, err = e2eutil.TCPListeners(p.PID()); err != nil {
+			t.Fatal(err)
+		}
+		return len(listeners) >= len(ports)+3 // webrtc, streaming and mixing media links
+	}, p)
+	for _, l := range listeners {
+		if !l.Addr().IsLoopback() {
+			t.Errorf("listens on %v (all TCP listeners: %v)", l, listeners)
+		}
+	}
+	for _, port := range ports {
+		if !slices.ContainsFunc(listeners, func(l netip.AddrPort) bool { return int(l.Port()) == port }) {
+			t.Errorf("not listening on port %d: %v", port, listeners)
+		}
+	}
+	t.Logf("TCP listeners: %v", listeners)
 }

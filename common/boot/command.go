@@ -51,6 +51,9 @@ func Command(name string, needStore bool, run func(ctx context.Context, p Proces
 			return fmt.Errorf("bus: %w", err)
 		}
 		defer p.Bus.Close()
+		if p.Config.WebRTC.MediaLinkListen, err = cfg.MediaLinkAddr(ctx); err != nil {
+			return err
+		}
 		if needStore {
 			key, err := ClusterKey(cfg, false)
 			if err != nil {

@@ -113,7 +113,8 @@ type WebRTCConfig struct {
 	Regions []string `yaml:"regions"`
 	// Capacity is the number of transports reported as full load.
 	Capacity int `yaml:"capacity"`
-	// MediaLinkListen is where other agents fetch this agent's streams (TCP).
+	// MediaLinkListen is where other agents fetch this agent's streams (TCP). Empty: derived
+	// from the deployment (Config.MediaLinkAddr), never all interfaces.
 	MediaLinkListen string `yaml:"mediaLinkListen"`
 	// MediaLinkAdvertise is the address other agents dial; empty: derived from the listen
 	// address and the host name.
@@ -186,7 +187,7 @@ func Default() Config {
 		Portal: PortalConfig{Listen: "0.0.0.0:8080", ISPs: []string{}, Regions: []string{}},
 		WebRTC: WebRTCConfig{
 			NAT1To1IPs: []string{}, Interfaces: []string{}, ISPs: []string{}, Regions: []string{},
-			Capacity: 1000, MediaLinkListen: "0.0.0.0:0",
+			Capacity: 1000,
 		},
 		Recording:       RecordingConfig{Capacity: 64},
 		Streaming:       StreamingConfig{AllowTargets: []string{}},

@@ -51,7 +51,9 @@ func checks() []check {
 		{"webrtc.isps", func(c *Config) string { return noEmptyItems(c.WebRTC.ISPs) }},
 		{"webrtc.regions", func(c *Config) string { return noEmptyItems(c.WebRTC.Regions) }},
 		{"webrtc.capacity", func(c *Config) string { return positive(c.WebRTC.Capacity > 0) }},
-		{"webrtc.mediaLinkListen", func(c *Config) string { return hostPort(c.WebRTC.MediaLinkListen, false) }},
+		{"webrtc.mediaLinkListen", func(c *Config) string {
+			return optional(c.WebRTC.MediaLinkListen, hostPort(c.WebRTC.MediaLinkListen, false))
+		}},
 		{"webrtc.mediaLinkAdvertise", func(c *Config) string {
 			return optional(c.WebRTC.MediaLinkAdvertise, hostPort(c.WebRTC.MediaLinkAdvertise, true))
 		}},

@@ -42,16 +42,7 @@ func secretOrRandom(s []byte) ([]byte, error) {
 	return k, nil
 }
 
-// DefaultAgentListen is an agent's media-link listen address: other agents dial it from
-// other machines.
-const DefaultAgentListen = "0.0.0.0:0"
-
-// NewAgentServer is NewServer for an agent's media links: cfg.Listen defaults to
-// DefaultAgentListen and an empty cfg.Secret to a random per-process key (secretOrRandom).
 func NewAgentServer(cfg Config, exp Exporter) (*Server, error) {
-	if cfg.Listen == "" {
-		cfg.Listen = DefaultAgentListen
-	}
 	key, err := secretOrRandom(cfg.Secret)
 	if err != nil {
 		return nil, err

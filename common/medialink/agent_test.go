@@ -77,7 +77,7 @@ func TestMediaLinkAgentServerDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.cfg.Listen != DefaultAgentListen || len(s.cfg.Secret) != SecretSize {
+	if s.cfg.Listen != "127.0.0.1:0" || len(s.cfg.Secret) != SecretSize {
 		t.Fatalf("listen %q, secret of %d bytes", s.cfg.Listen, len(s.cfg.Secret))
 	}
 	s, err = NewAgentServer(Config{Listen: "127.0.0.1:0", Secret: testSecret}, &fakeExporter{})

@@ -51,6 +51,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		return fmt.Errorf("bus: %w", err)
 	}
 	defer b.Close()
+	if cfg.WebRTC.MediaLinkListen, err = cfg.MediaLinkAddr(ctx); err != nil {
+		return err
+	}
 
 	super, err := ensureSuperService(ctx, cfg, st)
 	if err != nil {

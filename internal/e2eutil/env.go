@@ -11,8 +11,8 @@ import (
 	"github.com/conclave-rtc/conclave/common/testutil"
 )
 
-// LoopbackWebRTCConfig is the config that keeps every ICE candidate and media link of a
-// server process on 127.0.0.1, and lets streaming-ins and -outs reach the test's own servers
+// LoopbackWebRTCConfig is the config that keeps every ICE candidate of a server process on
+// 127.0.0.1 (media links already default to loopback there: the bus is on 127.0.0.1), and lets streaming-ins and -outs reach the test's own servers
 // there (the egress policy refuses loopback by default). It ends inside the webrtc section,
 // so callers may append more webrtc keys.
 const LoopbackWebRTCConfig = `streaming:
@@ -20,7 +20,6 @@ const LoopbackWebRTCConfig = `streaming:
 webrtc:
   interfaces: [lo]
   includeLoopback: true
-  mediaLinkListen: "127.0.0.1:0"
 `
 
 // WriteConfig writes a YAML config file for one process and returns its path (pass it as

@@ -54,7 +54,8 @@ type Config struct {
 	// Capacity is the transport count reported as load 1.0 (default DefaultCapacity).
 	Capacity int
 
-	// MediaLinkListen is the media-link TCP listen address (default "0.0.0.0:0").
+	// MediaLinkListen is the media-link TCP listen address (default "127.0.0.1:0"; from a
+	// config file: config.Config.MediaLinkAddr).
 	MediaLinkListen string
 	// MediaLinkAdvertise is the address other agents dial (default: the listen address, or
 	// Host:port when listening on all addresses).

@@ -1,0 +1,49 @@
+package config
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestMediaLinkAddr(t *testing.T) {
+	tests := []struct {
+		name, listen, bus, want string
+	}{
+		{"configured", "0.0.0.0:7000", "amqp://guest:guest@127.0.0.1:5672/", "0.0.0.0:7000"},
+		{"in-process bus", "", "", "127.0.0.1:0"},
+		{"bus on loopback", "", "amqp://guest:guest@127.0.0.1:5672/", "127.0.0.1:0"},
+		{"bus on another loopback address", "", "amqp://127.0.0.9/", "127.0.0.1:0"},
+		{"amqps default port", "", "amqps://u:p@127.0.0.1/vhost", "127.0.0.1:0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.WebRTC.MediaLinkListen, c.Bus.URL = tt.listen, tt.bus
+			got, err := c.MediaLinkAddr(context.Background())
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	t.Run("bus on IPv6 loopback", func(t *testing.T) {
+		if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+			t.Skipf("no IPv6 loopback here: %v", err)
+		} else {
+			_ = ln.Close()
+		}
+		c := Default()
+		c.Bus.URL = "amqp://[::1]:5672/"
+		if got, err := c.MediaLinkAddr(context.Background()); err != nil || got != "[::1]:0" {
+			t.Fatalf("got %q, %v", got, err)
+		}
+	})
+	for _, bus := range []string{"amqp:///vhost", "amqp://no-such-host.invalid/"} {
+		c := Default()
+		c.Bus.URL = bus
+		if got, err := c.MediaLinkAddr(context.Background()); err == nil || !strings.Contains(err.Error(), "set it") {
+			t.Errorf("bus %s: got %q, %v; want an error asking for webrtc.mediaLinkListen", bus, got, err)
+		}
+	}
+}
