@@ -80,6 +80,23 @@ func TestE2ERESTBadInput(t *testing.T) {
 		"/streaming-ins/nope", "/streaming-outs/nope", "/recordings/nope", "/sipcalls/nope", "/analytics/nope"} {
 		checkNotServerError(t, srv.api, http.MethodDelete, "/v1/rooms/"+live+path, "")
 	}
+	// Streaming targets the egress policy forbids (the test config allows only 127.0.0.1) are the
+	// client's mistake, answered as the streaming agent refused them: 403/1301 naming the address.
+	media := `"media":{"audio":{"from":"` + pub.ID() + `"},"video":{"from":"` + pub.ID() + `"}}`
+	for _, tc := range []struct{ path, body, addr string }{
+		{"/v1.1/rooms/" + live + "/streaming-ins", `{"connection":{"url":"rtsp://10.1.2.3/cam"},"media":{"audio":"auto","video":"auto"}}`, "10.1.2.3"},
+		{"/v1.1/rooms/" + idle + "/streaming-ins", `{"connection":{"url":"http://169.254.169.254/latest/meta-data"},"media":{"audio":"auto","video":"auto"}}`, "169.254.169.254"},
+		{"/v1/rooms/" + live + "/streaming-outs", `{"url":"rtmp://192.168.7.7/live/secret-key",` + media + `}`, "192.168.7.7"},
+	} {
+		r, err := srv.api.Try(http.MethodPost, tc.path, []byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusForbidden || r.ErrorCode() != 1301 || !strings.Contains(r.ErrorMessage(), tc.addr) ||
+			strings.Contains(string(r.Body), "secret-key") {
+			t.Errorf("POST %s %s: %d %s", tc.path, tc.body, r.Status, r.Body)
+		}
+	}
 	for _, kind := range []string{"sipcalls", "analytics"} {
 		for _, method := range []string{http.MethodDelete, http.MethodPatch} {
 			a := srv.api.Do(t, method, "/v1/rooms/"+live+"/"+kind+"/nope", []map[string]string{{"op": "replace", "path": "/output/media/audio/from", "value": "x"}})

@@ -95,10 +95,14 @@ var errNoSessionAgents = errors.New("room: no session agents configured")
 // badRequest is a management request refused for its content (400/1301).
 func badRequest(msg string) *errs.Error { return errs.BadRequest(msg) }
 
-// agentFailure is a session agent's refusal or silence: 500/1201 with the agent's message.
+// agentFailure is a session agent's refusal or silence: the agent's own answer when it refused
+// the request's content (4xx, e.g. a URL the streaming egress policy forbids), else 500/1201
+// with the agent's message.
 func agentFailure(err error) *errs.Error {
 	var e *errs.Error
 	switch {
+	case errors.As(err, &e) && e.Status >= http.StatusBadRequest && e.Status < http.StatusInternalServerError:
+		return e
 	case errors.As(err, &e):
 		return errs.Cluster(e.Message)
 	case errors.Is(err, bus.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
