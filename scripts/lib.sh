@@ -82,9 +82,44 @@ stop_ferretserver() {
 	[ -f "$dir/ferret.pid" ] && kill "$(cat "$dir/ferret.pid")" 2>/dev/null || true
 }
 
+# download_modules: fetches every module the workspace and the FerretDB test server need, up
+# front and quietly (go mod download prints only errors), so that builds print no
+# "go: downloading" lines.
+download_modules() {
+	local root m
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	for m in $(modules); do
+		(cd "$root/$m" && go mod download) || return 1
+	done
+	(cd "$root/scripts/ferretserver" && GOWORK=off go mod download)
+}
+
 # modules: every Go module of the workspace, one directory per line.
 modules() {
 	local root
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	(cd "$root" && go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
+}
+
+# phase NAME: ends the current phase of the run (if any) and starts timing NAME. The times go
+# to $CONCLAVE_PHASES (exported, so they survive the exec into the test namespace); phase_summary
+# prints them. Without CONCLAVE_PHASES set, phases are only logged.
+phase() {
+	local now
+	now=$(date +%s)
+	if [ -n "${CONCLAVE_PHASES:-}" ] && [ -n "${CONCLAVE_PHASE:-}" ]; then
+		printf '%s\t%s\n' "$((now - CONCLAVE_PHASE_START))" "$CONCLAVE_PHASE" >>"$CONCLAVE_PHASES"
+	fi
+	export CONCLAVE_PHASE=$1 CONCLAVE_PHASE_START=$now
+	[ -z "$1" ] || log "$1"
+}
+
+# phase_summary: ends the current phase and prints every phase's duration and the total.
+phase_summary() {
+	phase ""
+	[ -s "${CONCLAVE_PHASES:-}" ] || return 0
+	{
+		echo "time per phase:"
+		awk -F '\t' '{ printf "  %5d s  %s\n", $1, $2; total += $1 } END { printf "  %5d s  total (%d min %d s)\n", total, total / 60, total % 60 }' "$CONCLAVE_PHASES"
+	} >&2
 }

@@ -91,7 +91,7 @@ type PortalConfig struct {
 	MaxPending           int `yaml:"maxPending"`
 }
 
-// WebRTCConfig configures the webrtc agent's networking (ARCHITECTURE.md §7).
+// WebRTCConfig configures the webrtc agent's networking (docs/architecture.md §7).
 type WebRTCConfig struct {
 	// UDPPort is the one UDP port every PeerConnection shares (0: an ephemeral port chosen
 	// at start; set a fixed one for firewalls).

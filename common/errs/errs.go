@@ -9,7 +9,7 @@ import (
 	"net/http"
 )
 
-// Error codes of the OWT management REST API (seed 002, "internal error code" table).
+// Error codes of the OWT management REST API (its REST guide's "internal error code" table).
 const (
 	CodeNotFound            = 1001 // general not found
 	CodeServiceNotFound     = 1002

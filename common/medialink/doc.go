@@ -1,5 +1,5 @@
 // Package medialink carries one exported track's RTP/RTCP from the agent holding it to
-// another agent (ARCHITECTURE.md §6).
+// another agent (docs/architecture.md §6).
 //
 // A link is one TCP connection. The importer opens it with a Hello frame carrying a ticket
 // the exporter issued through rtc.export; the exporter answers with a Meta frame describing

@@ -1,5 +1,5 @@
 // Package chaos kills and restarts the processes and servers of a distributed Conclave
-// deployment and checks the failure contract of ARCHITECTURE.md §9: every process is a real
+// deployment and checks the failure contract of docs/architecture.md §9: every process is a real
 // binary, every server (RabbitMQ, FerretDB, nginx-rtmp) a real one on loopback, and each test
 // logs a "fault → recovery" table (lines starting with RECOVERY).
 //

@@ -40,7 +40,7 @@ func (k *killRoom) token(t *testing.T, user string) func() string {
 // TestChaosProcessKills runs a distributed deployment with two of each of portal,
 // conference agent, webrtc agent and mixing agent plus a recording and a streaming agent, and
 // kills one
-// process after another with SIGKILL during a live call (ARCHITECTURE.md §9).
+// process after another with SIGKILL during a live call (docs/architecture.md §9).
 func TestChaosProcessKills(t *testing.T) {
 	e2eutil.Need(t, "ffprobe", e2eutil.OnPath("ffprobe", "ffmpeg"))
 	amqpURL, mongoURI := testutil.AMQPURL(t), testutil.MongoURI(t)

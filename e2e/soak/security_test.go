@@ -96,7 +96,7 @@ func secretParts(s string) []string {
 }
 
 // checkServiceIsolation: service B can neither read nor change service A's room, nor mint
-// tokens for it, nor manage services (owt-protocol §2: 404/1003 and 403/1102).
+// tokens for it, nor manage services (docs/owt-protocol.md §2: 404/1003 and 403/1102).
 func checkServiceIsolation(t *testing.T, a, b e2eutil.RESTClient, roomA string) {
 	for _, req := range []struct {
 		method, path string

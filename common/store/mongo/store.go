@@ -29,7 +29,7 @@ import (
 
 // Timeouts chosen so that an outage surfaces as ErrUnavailable instead of the driver's 30 s
 // defaults, early enough that the REST answer (500/1401) leaves within the failure
-// contract's second (ARCHITECTURE.md §9): measured at 1.00 s with 1 s timeouts, which the
+// contract's second (docs/architecture.md §9): measured at 1.00 s with 1 s timeouts, which the
 // request's own handling then pushed past the bound.
 const (
 	serverSelectionTimeout = 800 * time.Millisecond

@@ -8,7 +8,7 @@ import (
 	"github.com/pion/logging"
 )
 
-// slogFactory routes pion's leveled logs to slog (STYLE.md: one logger, injected).
+// slogFactory routes pion's leveled logs to the agent's injected slog logger.
 type slogFactory struct{ log *slog.Logger }
 
 var _ logging.LoggerFactory = slogFactory{}
