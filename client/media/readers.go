@@ -14,9 +14,10 @@ import (
 
 // frame is one encoded frame (Opus packet, VP8 frame, H.264 access unit).
 type frame struct {
-	data []byte
-	dur  time.Duration
-	key  bool
+	data   []byte
+	dur    time.Duration
+	key    bool
+	forced bool // a keyframe sent early on request (Source)
 }
 
 // frameReader yields a clip's frames; io.EOF ends the clip.

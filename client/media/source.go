@@ -115,6 +115,11 @@ func (s *Source) Run(ctx context.Context) error {
 		if err := s.w.WriteSample(pionmedia.Sample{Data: f.data, Duration: f.dur}); err != nil {
 			return fmt.Errorf("media: write sample: %w", err)
 		}
+		if f.forced {
+			// The throttle counts from when the forced keyframe left, so two of them are
+			// always sent at least MinKeyframeInterval apart however long reading took.
+			p.lastForced = time.Now()
+		}
 		s.count(f)
 		if next = next.Add(f.dur); time.Since(next) > maxLag {
 			next = time.Now()
@@ -140,7 +145,7 @@ type player struct {
 	s          *Source
 	r          frameReader // nil before the clip is (re)opened
 	played     int         // frames read in the current pass
-	lastForced time.Time
+	lastForced time.Time   // when the last forced keyframe was written
 }
 
 // frame returns the frame to send at now: the clip's next one, or its next keyframe when
@@ -161,8 +166,8 @@ func (p *player) frame(now time.Time) (frame, error) {
 		return frame{}, err
 	}
 	p.s.wantKey.Store(false)
-	p.lastForced = now
 	p.s.forced.Add(1)
+	f.forced = true
 	return f, nil
 }
 
