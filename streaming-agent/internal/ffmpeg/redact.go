@@ -6,14 +6,15 @@ import (
 	"strings"
 )
 
-// In free text (ffmpeg log lines, joined command lines): userinfoRe finds
+// In free text (ffmpeg log lines, joined command lines), anything before "://" counts as a
+// scheme, valid or not (hiding too much is the safe side): userinfoRe finds
 // "scheme://user[:password]@" up to the last '@' before the path (a password may hold a raw
 // '@'), queryRe a URL's query string, lastSegmentRe the last segment of a URL's path (after
 // the host and at least one segment), which is where RTMP puts the stream key.
 var (
-	userinfoRe    = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s'"]*@`)
-	queryRe       = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s'"?]*)\?[^\s'"]*`)
-	lastSegmentRe = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/\s'"?]+/(?:[^/\s'"?]+/)*)[^/\s'"?:]+`)
+	userinfoRe    = regexp.MustCompile(`([A-Za-z0-9+.-]*://)[^/\s'"]*@`)
+	queryRe       = regexp.MustCompile(`([A-Za-z0-9+.-]*://[^\s'"?]*)\?[^\s'"]*`)
+	lastSegmentRe = regexp.MustCompile(`([A-Za-z0-9+.-]*://[^/\s'"?]+/(?:[^/\s'"?]+/)*)[^/\s'"?:]+`)
 )
 
 // redacted replaces what Redact hides.
@@ -31,8 +32,10 @@ func Redact(s string) string {
 		if u.RawQuery != "" {
 			u.RawQuery = redacted
 		}
-		if i := strings.LastIndexByte(u.Path, '/'); i >= 0 && i < len(u.Path)-1 {
-			u.Path, u.RawPath = u.Path[:i+1]+redacted, ""
+		// The last non-empty segment: rtmp://host/app/key/ still carries its key.
+		trimmed := strings.TrimRight(u.Path, "/")
+		if i := strings.LastIndexByte(trimmed, '/'); i >= 0 && i < len(trimmed)-1 {
+			u.Path, u.RawPath = trimmed[:i+1]+redacted+u.Path[len(trimmed):], ""
 		}
 		return u.String()
 	}
