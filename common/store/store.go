@@ -163,3 +163,11 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close(ctx context.Context) error
 }
+
+// RoomVisitor is implemented by stores that can show a service's rooms without copying them:
+// VisitRooms calls fn for the rooms ListRooms would return, in the same order, with the
+// stored configuration (store.Room.Config), valid only during the call. The management API
+// writes room lists with it when the store has it.
+type RoomVisitor interface {
+	VisitRooms(ctx context.Context, serviceID string, skip, limit int, fn func(id string, config []byte) error) error
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -98,29 +99,51 @@ func (s *Store) GetRoomByID(ctx context.Context, roomID string) (store.Room, err
 // ListRooms returns the service's rooms in id order, after skip, at most limit (<= 0: all).
 func (s *Store) ListRooms(ctx context.Context, serviceID string, skip, limit int) ([]store.Room, error) {
 	list := []store.Room{}
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		prefix := roomIndexPrefix(serviceID)
-		c := tx.Bucket(bucketServiceRooms).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if limit > 0 && len(list) == limit {
-				break
-			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-			r, err := getRoom(tx, serviceID, string(k[len(prefix):]))
-			if err != nil {
-				return err
-			}
-			list = append(list, r)
-		}
+	err := s.VisitRooms(ctx, serviceID, skip, limit, func(id string, config []byte) error {
+		// Copy: config points into the memory map, valid only inside the transaction.
+		list = append(list, store.Room{ID: id, ServiceID: serviceID, Config: append(json.RawMessage(nil), config...)})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return list, nil
+}
+
+// VisitRooms implements store.RoomVisitor: fn sees each room's stored configuration in place.
+func (s *Store) VisitRooms(ctx context.Context, serviceID string, skip, limit int, fn func(id string, config []byte) error) error {
+	return s.view(ctx, func(tx *bolt.Tx) error {
+		prefix := roomIndexPrefix(serviceID)
+		rooms := tx.Bucket(bucketRooms)
+		c := tx.Bucket(bucketServiceRooms).Cursor()
+		n := 0
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if limit > 0 && n == limit {
+				break
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			id := k[len(prefix):]
+			raw := rooms.Get(id)
+			if raw == nil {
+				return corrupt("room index", k, errors.New("room missing"))
+			}
+			rec, err := decodeRoomRecord(raw)
+			if err != nil {
+				return corrupt("room", id, err)
+			}
+			if rec.Service != serviceID {
+				return corrupt("room index", k, fmt.Errorf("room of service %s", rec.Service))
+			}
+			if err := fn(string(id), rec.Config); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
 }
 
 // UpdateRoom replaces the config of the service's existing room.

@@ -30,6 +30,15 @@ func configToBSON(cfg json.RawMessage) (bson.D, error) {
 	return doc, nil
 }
 
+// compactJSON is cfg, valid JSON (configToBSON checked it), without insignificant spaces.
+func compactJSON(cfg json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, cfg); err != nil {
+		return string(cfg)
+	}
+	return b.String()
+}
+
 // configFromBSON turns a stored config back into JSON (relaxed extended JSON, which for the
 // types configToBSON produces is plain JSON).
 func configFromBSON(raw bson.Raw) (json.RawMessage, error) {

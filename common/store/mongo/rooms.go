@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -14,16 +15,27 @@ import (
 type roomDoc struct {
 	ID      string   `bson:"_id"`
 	Service string   `bson:"service"`
-	Config  bson.Raw `bson:"config"`
+	Config  bson.Raw `bson:"config,omitempty"`
+	// JSON is the config exactly as the caller gave it, served as it is (no BSON → JSON
+	// conversion: ~57 µs and 800 allocations per room); Config holds the same as a BSON
+	// document for people and queries. Rooms written before the field existed lack it.
+	JSON string `bson:"json,omitempty"`
 }
 
 func (d roomDoc) room() (store.Room, error) {
+	if d.JSON != "" {
+		return store.Room{ID: d.ID, ServiceID: d.Service, Config: json.RawMessage(d.JSON)}, nil
+	}
 	cfg, err := configFromBSON(d.Config)
 	if err != nil {
 		return store.Room{}, fmt.Errorf("%w: room %s: %w", store.ErrUnavailable, d.ID, err)
 	}
 	return store.Room{ID: d.ID, ServiceID: d.Service, Config: cfg}, nil
 }
+
+// withoutConfig reads a room without its BSON copy of the config; a document without the
+// JSON field is then read again whole (readRoom).
+var withoutConfig = bson.D{{Key: "config", Value: 0}}
 
 // CreateRoom inserts r; ErrNotFound if its service does not exist, ErrDuplicate if its id
 // does. The service is checked again after the insert: if a concurrent DeleteService removed
@@ -41,7 +53,8 @@ func (s *Store) CreateRoom(ctx context.Context, r store.Room) error {
 	if err := s.serviceExists(ctx, r.ServiceID); err != nil {
 		return err
 	}
-	doc := bson.D{{Key: "_id", Value: r.ID}, {Key: "service", Value: r.ServiceID}, {Key: "config", Value: cfg}}
+	doc := bson.D{{Key: "_id", Value: r.ID}, {Key: "service", Value: r.ServiceID}, {Key: "config", Value: cfg},
+		{Key: "json", Value: compactJSON(r.Config)}}
 	if _, err := s.rooms.InsertOne(ctx, doc); err != nil {
 		return s.fail(ctx, "insert room "+r.ID, err)
 	}
@@ -79,8 +92,20 @@ func (s *Store) findRoom(ctx context.Context, filter bson.D) (store.Room, error)
 		return store.Room{}, err
 	}
 	var doc roomDoc
-	if err := s.rooms.FindOne(ctx, filter).Decode(&doc); err != nil {
+	opts := options.FindOne().SetProjection(withoutConfig)
+	if err := s.rooms.FindOne(ctx, filter, opts).Decode(&doc); err != nil {
 		return store.Room{}, s.fail(ctx, fmt.Sprintf("room %v", filter), err)
+	}
+	return s.readRoom(ctx, doc)
+}
+
+// readRoom is the room of a document read without its config: from its JSON field, or for a
+// room written before that field existed, from the whole document read again.
+func (s *Store) readRoom(ctx context.Context, doc roomDoc) (store.Room, error) {
+	if doc.JSON == "" {
+		if err := s.rooms.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&doc); err != nil {
+			return store.Room{}, s.fail(ctx, "room "+doc.ID, err)
+		}
 	}
 	return doc.room()
 }
@@ -92,7 +117,7 @@ func (s *Store) ListRooms(ctx context.Context, serviceID string, skip, limit int
 	if err != nil {
 		return nil, err
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(withoutConfig)
 	if skip > 0 {
 		opts.SetSkip(int64(skip))
 	}
@@ -109,7 +134,7 @@ func (s *Store) ListRooms(ctx context.Context, serviceID string, skip, limit int
 	}
 	list := make([]store.Room, 0, len(docs))
 	for _, d := range docs {
-		r, err := d.room()
+		r, err := s.readRoom(ctx, d)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +155,8 @@ func (s *Store) UpdateRoom(ctx context.Context, r store.Room) error {
 		return fmt.Errorf("room %s: %w", r.ID, err)
 	}
 	filter := bson.D{{Key: "_id", Value: r.ID}, {Key: "service", Value: r.ServiceID}}
-	res, err := s.rooms.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "config", Value: cfg}}}})
+	set := bson.D{{Key: "config", Value: cfg}, {Key: "json", Value: compactJSON(r.Config)}}
+	res, err := s.rooms.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return s.fail(ctx, "update room "+r.ID, err)
 	}

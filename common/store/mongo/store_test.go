@@ -138,6 +138,49 @@ func TestMongoConfigSubdocument(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("query on config.views.label found %d (%v), want 1", n, err)
 	}
+	if got := raw.Lookup("json").StringValue(); got != string(room.Config) {
+		t.Fatalf("json field %q, want the config as given", got)
+	}
+}
+
+// TestMongoRoomsWithoutJSON reads rooms stored before the json field existed: from the BSON
+// config, alone and in lists mixed with newer rooms.
+func TestMongoRoomsWithoutJSON(t *testing.T) {
+	s := openFresh(t)
+	ctx := t.Context()
+	svc := store.Service{ID: ids.ObjectID(), Name: "legacy", Key: "k"}
+	if err := s.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	legacy := store.Room{ID: "000000000000000000000001", ServiceID: svc.ID, Config: []byte(`{"name":"old","inputLimit":-1}`)}
+	cfg, err := configToBSON(legacy.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.rooms.InsertOne(ctx, bson.D{{Key: "_id", Value: legacy.ID}, {Key: "service", Value: svc.ID}, {Key: "config", Value: cfg}}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := store.Room{ID: ids.ObjectID(), ServiceID: svc.ID, Config: []byte(`{"name":"new"}`)}
+	if err := s.CreateRoom(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetRoom(ctx, svc.ID, legacy.ID)
+	if err != nil || string(got.Config) != string(legacy.Config) {
+		t.Fatalf("legacy room: %s, %v", got.Config, err)
+	}
+	list, err := s.ListRooms(ctx, svc.ID, 0, 0)
+	if err != nil || len(list) != 2 || string(list[0].Config) != string(legacy.Config) || string(list[1].Config) != string(fresh.Config) {
+		t.Fatalf("list: %+v, %v", list, err)
+	}
+	// An update writes the json field, so the room is served without conversion from then on.
+	legacy.Config = []byte(`{"name":"old", "inputLimit":3}`)
+	if err := s.UpdateRoom(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.rooms.FindOne(ctx, bson.D{{Key: "_id", Value: legacy.ID}}).Raw()
+	if err != nil || raw.Lookup("json").StringValue() != `{"name":"old","inputLimit":3}` {
+		t.Fatalf("after update: %s, %v", raw, err)
+	}
 }
 
 func TestMongoRejectsDollarKeys(t *testing.T) {

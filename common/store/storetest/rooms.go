@@ -146,6 +146,22 @@ func testRoomListPagination(t *testing.T, s store.Store) {
 		for i := range got {
 			assertRoom(t, got[i], want[i])
 		}
+		if v, ok := s.(store.RoomVisitor); ok { // the same rooms, seen in place
+			var seen []string
+			err := v.VisitRooms(ctx(t), svc.ID, tc.skip, tc.limit, func(id string, config []byte) error {
+				seen = append(seen, id+" "+string(config))
+				return nil
+			})
+			wantErr(t, "VisitRooms", err, nil)
+			if len(seen) != len(want) {
+				t.Fatalf("VisitRooms(skip %d, limit %d) saw %d rooms, want %d", tc.skip, tc.limit, len(seen), len(want))
+			}
+			for i, r := range want {
+				if seen[i] != r.ID+" "+string(r.Config) {
+					t.Fatalf("VisitRooms saw %q, want room %s %s", seen[i], r.ID, r.Config)
+				}
+			}
+		}
 	}
 }
 
