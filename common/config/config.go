@@ -28,6 +28,7 @@ type Config struct {
 	Recording    RecordingConfig    `yaml:"recording"`
 	Streaming    StreamingConfig    `yaml:"streaming"`
 	Mixing       MixingConfig       `yaml:"mixing"`
+	TURN         TURNConfig         `yaml:"turn"`
 	SuperService SuperServiceConfig `yaml:"superService"`
 	Log          LogConfig          `yaml:"log"`
 	Cluster      ClusterConfig      `yaml:"cluster"`
@@ -146,6 +147,47 @@ type MixingConfig struct {
 	Capacity int `yaml:"capacity"`
 }
 
+// TURNConfig configures the relay that clients behind UDP-blocking firewalls and NATs reach the
+// media through (docs/networks.md): the embedded TURN server (the all-in-one starts it, the
+// turn-server binary runs it alone) or an external one such as coturn with use-auth-secret,
+// sharing Secret; and the ICE servers handed to clients.
+type TURNConfig struct {
+	// Enabled starts the embedded server in the all-in-one binary (default true).
+	Enabled bool `yaml:"enabled"`
+	// Listen is the embedded server's UDP and TCP address (CONCLAVE_TURN_LISTEN). Empty: port
+	// 3478 on the portal's listen host. Port 0: an ephemeral port (UDP and TCP share it).
+	Listen string `yaml:"listen"`
+	// TLSListen, CertFile and KeyFile add TURN over TLS (turns:) when all three are set.
+	TLSListen string `yaml:"tlsListen"`
+	CertFile  string `yaml:"certFile"`
+	KeyFile   string `yaml:"keyFile"`
+	// Host is the name or address put into the URLs handed out for the embedded server
+	// (CONCLAVE_TURN_HOST). Empty: the host of the portal's public address.
+	Host string `yaml:"host"`
+	// RelayIP is the address of the relayed candidates, the one clients' peers are reached
+	// from. Empty: Host when it is an IP address, else the listen address when it names one.
+	RelayIP string `yaml:"relayIP"`
+	// RelayPortMin and RelayPortMax bound the relay ports (both 0: ephemeral ports).
+	RelayPortMin int `yaml:"relayPortMin"`
+	RelayPortMax int `yaml:"relayPortMax"`
+	// UserQuota is the most allocations one user may hold at once (0: default 50; negative:
+	// no limit).
+	UserQuota int `yaml:"userQuota"`
+	// AllowPeers lists addresses and CIDR prefixes besides public unicast ones the relay may
+	// send to: the deployment's own media addresses (the all-in-one adds its webrtc agent's
+	// by itself). Loopback, private, link-local and other special addresses are refused
+	// otherwise, so the relay cannot reach the deployment's internal services.
+	AllowPeers []string `yaml:"allowPeers"`
+	// Secret is the shared secret of the TURN REST API credentials (coturn's
+	// static-auth-secret; CONCLAVE_TURN_SECRET). Empty: derived from the cluster key.
+	Secret string `yaml:"secret"`
+	// CredentialTTL is the lifetime of the credentials handed out (default 12h).
+	CredentialTTL time.Duration `yaml:"credentialTTL"`
+	// URLs are the ICE server URLs handed out (stun:, turn:, turns:). Empty: the embedded
+	// server's, when it is enabled.
+	URLs []string `yaml:"urls"`
+}
+
 // SuperServiceConfig is the bootstrap service created on first start (OWT's superService).
 type SuperServiceConfig struct {
 	// ID is 24 hex characters (CONCLAVE_SUPER_SERVICE_ID).
@@ -192,6 +234,7 @@ func Default() Config {
 		Recording:       RecordingConfig{Capacity: 64},
 		Streaming:       StreamingConfig{AllowTargets: []string{}},
 		Mixing:          MixingConfig{Capacity: 8},
+		TURN:            TURNConfig{Enabled: true, AllowPeers: []string{}, URLs: []string{}, CredentialTTL: 12 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},
 		ShutdownTimeout: 20 * time.Second,
@@ -212,6 +255,9 @@ func (c Config) Redacted() Config {
 	c.WebRTC.ISPs = slices.Clone(c.WebRTC.ISPs)
 	c.WebRTC.Regions = slices.Clone(c.WebRTC.Regions)
 	c.Cluster.Strategies = maps.Clone(c.Cluster.Strategies)
+	c.TURN.AllowPeers = slices.Clone(c.TURN.AllowPeers)
+	c.TURN.URLs = slices.Clone(c.TURN.URLs)
+	c.TURN.Secret = mask(c.TURN.Secret)
 	c.ClusterKey = mask(c.ClusterKey)
 	c.SuperService.Key = mask(c.SuperService.Key)
 	c.Bus.URL = redactURL(c.Bus.URL)

@@ -60,6 +60,14 @@ func checks() []check {
 		{"recording.capacity", func(c *Config) string { return positive(c.Recording.Capacity > 0) }},
 		{"streaming.allowTargets", func(c *Config) string { return prefixList(c.Streaming.AllowTargets) }},
 		{"mixing.capacity", func(c *Config) string { return positive(c.Mixing.Capacity > 0) }},
+		{"turn.listen", func(c *Config) string { return optional(c.TURN.Listen, hostPort(c.TURN.Listen, false)) }},
+		{"turn.tlsListen", func(c *Config) string { return turnTLS(c.TURN) }},
+		{"turn.host", func(c *Config) string { return optional(c.TURN.Host, hostName(c.TURN.Host)) }},
+		{"turn.relayIP", func(c *Config) string { return optional(c.TURN.RelayIP, ipList([]string{c.TURN.RelayIP})) }},
+		{"turn.relayPortMin", func(c *Config) string { return portRange(c.TURN.RelayPortMin, c.TURN.RelayPortMax) }},
+		{"turn.allowPeers", func(c *Config) string { return prefixList(c.TURN.AllowPeers) }},
+		{"turn.credentialTTL", func(c *Config) string { return positive(c.TURN.CredentialTTL > 0) }},
+		{"turn.urls", func(c *Config) string { return iceURLs(c.TURN.URLs) }},
 		{"superService.id", func(c *Config) string { return optional(c.SuperService.ID, objectID(c.SuperService.ID)) }},
 		{"superService.key", func(c *Config) string { return superKey(c.SuperService) }},
 		{"log.level", func(c *Config) string { return oneOf(c.Log.Level, "debug", "info", "warn", "error") }},
@@ -240,6 +248,69 @@ func ipList(ips []string) string {
 	for _, s := range ips {
 		if net.ParseIP(s) == nil {
 			return fmt.Sprintf("%q is not an IP address", s)
+		}
+	}
+	return ""
+}
+
+// turnTLS checks that TURN over TLS is configured completely or not at all.
+func turnTLS(t TURNConfig) string {
+	set := 0
+	for _, v := range []string{t.TLSListen, t.CertFile, t.KeyFile} {
+		if v != "" {
+			set++
+		}
+	}
+	switch {
+	case set != 0 && set != 3:
+		return "tlsListen, certFile and keyFile go together"
+	case t.TLSListen != "":
+		return hostPort(t.TLSListen, false)
+	}
+	return ""
+}
+
+// hostName accepts a DNS name or an IP address (no port).
+func hostName(s string) string {
+	if net.ParseIP(s) != nil {
+		return ""
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return fmt.Sprintf("%q is not a host name or IP address", s)
+		}
+	}
+	return ""
+}
+
+// portRange accepts both 0, or 1 <= min <= max <= 65535.
+func portRange(lo, hi int) string {
+	if lo == 0 && hi == 0 {
+		return ""
+	}
+	if lo < 1 || hi > 65535 || lo > hi {
+		return fmt.Sprintf("relay ports %d-%d: want 1 <= relayPortMin <= relayPortMax <= 65535, or both 0", lo, hi)
+	}
+	return ""
+}
+
+// iceURLs accepts stun:, turn: and turns: URLs (RFC 7064/7065: host[:port][?transport=udp|tcp]).
+func iceURLs(urls []string) string {
+	for _, u := range urls {
+		scheme, rest, ok := strings.Cut(u, ":")
+		if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
+			return fmt.Sprintf("%q: want a stun:, stuns:, turn: or turns: URL", u)
+		}
+		hostport, query, _ := strings.Cut(rest, "?")
+		if query != "" && query != "transport=udp" && query != "transport=tcp" {
+			return fmt.Sprintf("%q: the only query is transport=udp or transport=tcp", u)
+		}
+		host := hostport
+		if h, _, err := net.SplitHostPort(hostport); err == nil {
+			host = h
+		}
+		if host == "" || hostName(strings.Trim(host, "[]")) != "" {
+			return fmt.Sprintf("%q has no valid host", u)
 		}
 	}
 	return ""

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -128,6 +129,18 @@ func (a *Agent) ID() string { return a.id }
 
 // Ready is closed once the agent serves RPCs.
 func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// MediaAddrs are the local addresses the agent receives media at (its UDP port on each
+// gathered address, and ICE-TCP), known once Ready is closed; nil before.
+func (a *Agent) MediaAddrs() []netip.AddrPort {
+	a.mu.Lock()
+	eng := a.eng
+	a.mu.Unlock()
+	if eng == nil {
+		return nil
+	}
+	return eng.MediaAddrs()
+}
 
 // load is transports/capacity.
 func (a *Agent) load() float64 {

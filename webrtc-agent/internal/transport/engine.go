@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"time"
 
+	"github.com/conclave-rtc/conclave/webrtc-agent/internal/pionlog"
 	"github.com/conclave-rtc/conclave/webrtc-agent/internal/sfu"
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
@@ -49,7 +51,7 @@ func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lf := slogFactory{log: log}
+	lf := pionlog.Factory{Log: log, InfoLevel: slog.LevelInfo}
 	filter := func(name string) bool { return len(cfg.Interfaces) == 0 || slices.Contains(cfg.Interfaces, name) }
 	opts, batch, err := udpMuxOptions(cfg, filter, lf, log)
 	if err != nil {
@@ -78,12 +80,17 @@ func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
+// usableIP keeps the addresses media may arrive at: not IPv6 link-local ones, which clients
+// cannot reach without a zone and which may still be tentative (duplicate address detection)
+// when the agent starts, so binding them fails.
+func usableIP(ip net.IP) bool { return !(ip.To4() == nil && ip.IsLinkLocalUnicast()) }
+
 // udpMuxOptions returns the options of the shared UDP sockets, which batch their writes
 // unless cfg.WriteBatchWindow < 0 (batch is then nil).
-func udpMuxOptions(cfg NetConfig, filter func(string) bool, lf slogFactory, log *slog.Logger) (
+func udpMuxOptions(cfg NetConfig, filter func(string) bool, lf pionlog.Factory, log *slog.Logger) (
 	opts []ice.UDPMuxFromPortOption, batch *batchNet, err error) {
 	opts = []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithInterfaceFilter(filter),
-		ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux"))}
+		ice.UDPMuxFromPortWithIPFilter(usableIP), ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux"))}
 	if cfg.IncludeLoopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 	}
@@ -102,7 +109,7 @@ func udpMuxOptions(cfg NetConfig, filter func(string) bool, lf slogFactory, log 
 
 // settings builds the SettingEngine: shared muxes, interface filter, loopback, NAT 1:1, no
 // mDNS.
-func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf slogFactory) (webrtc.SettingEngine, error) {
+func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf pionlog.Factory) (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
 	se.SetICEUDPMux(e.udp)
@@ -113,6 +120,7 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf slogFactor
 	}
 	se.SetNetworkTypes(networks)
 	se.SetInterfaceFilter(filter)
+	se.SetIPFilter(usableIP)
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// AES-128-GCM (RFC 7714) is the cheapest SRTP profile per packet; pion's default list
@@ -180,6 +188,23 @@ func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	})
+}
+
+// MediaAddrs are the local addresses media arrives at: one UDP address per gathered local
+// address of the shared UDP port, and the ICE-TCP listener when enabled.
+func (e *Engine) MediaAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, a := range e.udp.GetListenAddresses() {
+		if u, ok := a.(*net.UDPAddr); ok {
+			out = append(out, u.AddrPort())
+		}
+	}
+	if e.tcpLn != nil {
+		if t, ok := e.tcpLn.Addr().(*net.TCPAddr); ok {
+			out = append(out, t.AddrPort())
+		}
+	}
+	return out
 }
 
 // Close releases the sockets. Transports must be closed first.
