@@ -36,8 +36,12 @@ type Options struct {
 	LoopbackOnly bool
 	// ConfigureSettings adjusts the SettingEngine before the API is built (ignored with API).
 	ConfigureSettings func(*webrtc.SettingEngine)
-	// ICEServers are used by every PeerConnection.
+	// ICEServers are used by every PeerConnection. When empty, the ones the portal hands out
+	// in the login answer (Conclave's iceServers extension: STUN/TURN with credentials) are,
+	// unless LoopbackOnly.
 	ICEServers []webrtc.ICEServer
+	// ICETransportPolicy relay uses relayed (TURN) candidates only.
+	ICETransportPolicy webrtc.ICETransportPolicy
 
 	// Header and HTTPClient are used for the websocket handshake (e.g. TLS settings).
 	Header     http.Header
@@ -65,7 +69,8 @@ type JoinInfo struct {
 	Role               string
 	Permission         protocol.Permission
 	Room               protocol.RoomInfo
-	ReconnectionTicket string // empty when the server grants none
+	ReconnectionTicket string             // empty when the server grants none
+	ICEServers         []webrtc.ICEServer // handed out by the portal (empty when none)
 }
 
 // loginResult is the wire shape of login's ack data.
@@ -76,6 +81,14 @@ type loginResult struct {
 	Permission         protocol.Permission `json:"permission"`
 	Room               protocol.RoomInfo   `json:"room"`
 	ReconnectionTicket string              `json:"reconnectionTicket"`
+	ICEServers         []iceServer         `json:"iceServers"`
+}
+
+// iceServer is one entry of the login answer's iceServers.
+type iceServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username"`
+	Credential string   `json:"credential"`
 }
 
 // Client is a participant connected to a conference. Its methods are safe for concurrent use.
@@ -89,6 +102,7 @@ type Client struct {
 	conn         *sio.Conn
 	id           string
 	ticket       string
+	iceServers   []webrtc.ICEServer // from the login answer
 	streams      map[string]protocol.StreamInfo
 	participants map[string]protocol.ParticipantInfo
 	sessions     map[string]*session // by transport id
@@ -162,8 +176,12 @@ func (c *Client) login(ctx context.Context, token string) (*JoinInfo, error) {
 	if err := json.Unmarshal(data, &res); err != nil || res.ID == "" {
 		return nil, fmt.Errorf("%w: login result %.200s", ErrBadResponse, data)
 	}
+	ice := make([]webrtc.ICEServer, 0, len(res.ICEServers))
+	for _, s := range res.ICEServers {
+		ice = append(ice, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
 	c.mu.Lock()
-	c.id, c.ticket = res.ID, res.ReconnectionTicket
+	c.id, c.ticket, c.iceServers = res.ID, res.ReconnectionTicket, ice
 	for _, s := range res.Room.Streams {
 		c.streams[s.ID] = s
 	}
@@ -172,7 +190,7 @@ func (c *Client) login(ctx context.Context, token string) (*JoinInfo, error) {
 	}
 	c.mu.Unlock()
 	return &JoinInfo{ID: res.ID, User: res.User, Role: res.Role, Permission: res.Permission,
-		Room: res.Room, ReconnectionTicket: res.ReconnectionTicket}, nil
+		Room: res.Room, ReconnectionTicket: res.ReconnectionTicket, ICEServers: ice}, nil
 }
 
 // request emits a signaling request and interprets its ('ok', data) / ('error', msg) ack.

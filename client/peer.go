@@ -45,9 +45,16 @@ func LoopbackSettings(se *webrtc.SettingEngine) {
 
 // newPeerConnection creates a PeerConnection for one publication or subscription.
 func (c *Client) newPeerConnection() (*webrtc.PeerConnection, error) {
+	ice := c.opts.ICEServers
+	if len(ice) == 0 && !c.opts.LoopbackOnly { // a relay is no use on loopback
+		c.mu.Lock()
+		ice = c.iceServers
+		c.mu.Unlock()
+	}
 	pc, err := c.api.NewPeerConnection(webrtc.Configuration{
-		ICEServers:   c.opts.ICEServers,
-		BundlePolicy: webrtc.BundlePolicyMaxBundle,
+		ICEServers:         ice,
+		ICETransportPolicy: c.opts.ICETransportPolicy,
+		BundlePolicy:       webrtc.BundlePolicyMaxBundle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("client: peer connection: %w", err)
@@ -74,4 +81,25 @@ func createOffer(ctx context.Context, pc *webrtc.PeerConnection) (string, error)
 		return "", fmt.Errorf("client: ICE gathering: %w", ctx.Err())
 	}
 	return pc.LocalDescription().SDP, nil
+}
+
+// SelectedCandidatePair returns the ICE candidate pair pc sends and receives on, or nil
+// before ICE has selected one (every transceiver of a bundled PeerConnection shares it).
+func SelectedCandidatePair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
+	for _, t := range pc.GetTransceivers() {
+		var dtls *webrtc.DTLSTransport
+		if s := t.Sender(); s != nil {
+			dtls = s.Transport()
+		}
+		if r := t.Receiver(); dtls == nil && r != nil {
+			dtls = r.Transport()
+		}
+		if dtls == nil {
+			continue
+		}
+		if p, err := dtls.ICETransport().GetSelectedCandidatePair(); err == nil && p != nil {
+			return p
+		}
+	}
+	return nil
 }

@@ -25,7 +25,8 @@ func TestE2EREADMEShellExample(t *testing.T) {
 		"CONCLAVE_DATA_DIR="+filepath.Join(dir, "data"),
 		fmt.Sprintf("CONCLAVE_MANAGEMENT_LISTEN=127.0.0.1:%d", mport),
 		"CONCLAVE_PORTAL_LISTEN="+portalHost, "CONCLAVE_PORTAL_PUBLIC_HOST="+portalHost,
-		"CONCLAVE_BUS_URL=", "CONCLAVE_MONGO_URI=", "CONCLAVE_SUPER_SERVICE_ID=", "CONCLAVE_SUPER_SERVICE_KEY=")
+		"CONCLAVE_BUS_URL=", "CONCLAVE_MONGO_URI=", "CONCLAVE_SUPER_SERVICE_ID=", "CONCLAVE_SUPER_SERVICE_KEY=",
+		"CONCLAVE_TURN_LISTEN=127.0.0.1:0")
 	api := fmt.Sprintf("http://127.0.0.1:%d", mport)
 	e2eutil.WaitHTTP(t, api+"/healthz", 30*time.Second, p)
 

@@ -30,6 +30,7 @@ func TestE2EAllInOne(t *testing.T) {
 		"CONCLAVE_PORTAL_LISTEN=" + portalHost,
 		"CONCLAVE_PORTAL_PUBLIC_HOST=" + portalHost,
 		"CONCLAVE_BUS_URL=", "CONCLAVE_MONGO_URI=", "CONCLAVE_SUPER_SERVICE_ID=", "CONCLAVE_SUPER_SERVICE_KEY=",
+		"CONCLAVE_TURN_LISTEN=127.0.0.1:0",
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", mport)
 	p := e2eutil.Start(t, bins.Path(t, "conclave"), nil, env...)

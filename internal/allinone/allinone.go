@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/conclave-rtc/conclave/common/boot"
 	"github.com/conclave-rtc/conclave/common/bus"
@@ -55,6 +56,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		return err
 	}
 
+	rl, err := startRelay(cfg, key, log.With("part", "turn"))
+	if err != nil {
+		return err
+	}
+	defer rl.close()
+
 	super, err := ensureSuperService(ctx, cfg, st)
 	if err != nil {
 		return err
@@ -66,6 +73,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	host, _ := os.Hostname()
 	apiCfg := mgmt.FromConfig(cfg, super.ID)
 	apiCfg.Console = web.Console()
+	apiCfg.ICEServers = rl.issuer
 	api, err := mgmt.New(apiCfg, mgmt.Deps{Store: st, Bus: b, Scheduler: reg, Logger: log.With("part", "management-api")})
 	if err != nil {
 		return err
@@ -89,6 +97,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 
 		MaxPendingPerAddress: cfg.Portal.MaxPendingPerAddress,
 		MaxPending:           cfg.Portal.MaxPending,
+		ICEServers:           rl.issuer,
 	}, portal.Deps{Bus: b, Logger: log.With("part", "portal"), Store: st, Scheduler: reg, Alive: reg.Alive})
 	if err != nil {
 		return err
@@ -101,13 +110,17 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 			return err
 		}
 		parts = append(parts, a)
+		if w, ok := a.(*webrtc.Agent); ok {
+			rl.rtc = w
+		}
 	}
+	parts = append(parts, rl)
 	apiAddr := api.Addr()
 	portalAddr, err := ptl.Listen()
 	if err != nil {
 		return err
 	}
-	printBanner(out, cfg, apiAddr, portalAddr, super, devtokens.Enabled(os.Getenv))
+	printBanner(out, cfg, apiAddr, portalAddr, super, devtokens.Enabled(os.Getenv), rl)
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, p := range parts {
@@ -187,7 +200,7 @@ func listening(a net.Addr) string {
 	return a.String()
 }
 
-func printBanner(out io.Writer, cfg config.Config, api, portal net.Addr, super superService, devTokens bool) {
+func printBanner(out io.Writer, cfg config.Config, api, portal net.Addr, super superService, devTokens bool, rl *relay) {
 	demo := "(dev tokens off: set " + devtokens.EnvVar + "=1 to try it, development only)"
 	if devTokens {
 		demo = "(dev tokens on: anyone who reaches it can create rooms; development only)"
@@ -202,4 +215,12 @@ func printBanner(out io.Writer, cfg config.Config, api, portal net.Addr, super s
                    key %s
 `, openable(api), listening(api), openable(portal), listening(portal), cfg.Portal.PublicAddr(),
 		cfg.Portal.PublicAddr(), demo, openable(api), cfg.DataDir, super.ID, shownKey(super))
+	if rl == nil {
+		return
+	}
+	urls := strings.Join(rl.urls, " ")
+	if urls == "" {
+		urls = "(none handed to clients)"
+	}
+	fmt.Fprintf(out, "  ICE servers    : %s\n                   TURN %s\n", urls, rl.note)
 }

@@ -25,7 +25,7 @@ func TestAllInOneBanner(t *testing.T) {
 	}{
 		{"generated now", superService{ID: kept.ID, Key: "sekret", File: kept.File, Generated: true}, false,
 			[]string{"sekret", "generated now", "http://127.0.0.1:3000", "http://127.0.0.1:8080", "all interfaces, port 3000",
-				"set CONCLAVE_DEV_TOKENS=1"}, []string{"[::]", "0.0.0.0"}},
+				"set CONCLAVE_DEV_TOKENS=1", "ICE servers    : stun:127.0.0.1:3478", "TURN relaying from 127.0.0.1"}, []string{"[::]", "0.0.0.0"}},
 		{"kept in the data directory", kept, true,
 			[]string{"read it from /var/lib/conclave/super-service.json", "dev tokens on"}, []string{"sekret", "set CONCLAVE_DEV_TOKENS"}},
 		{"configured", superService{ID: kept.ID, Key: "sekret", File: "configuration"}, false,
@@ -34,7 +34,7 @@ func TestAllInOneBanner(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			printBanner(&b, cfg, api, portal, tc.super, tc.devTokens)
+			printBanner(&b, cfg, api, portal, tc.super, tc.devTokens, &relay{urls: []string{"stun:127.0.0.1:3478"}, note: "relaying from 127.0.0.1"})
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("banner lacks %q:\n%s", w, b.String())

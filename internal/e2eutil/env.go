@@ -12,11 +12,15 @@ import (
 )
 
 // LoopbackWebRTCConfig is the config that keeps every ICE candidate of a server process on
-// 127.0.0.1 (media links already default to loopback there: the bus is on 127.0.0.1), and lets streaming-ins and -outs reach the test's own servers
+// 127.0.0.1 (media links already default to loopback there: the bus is on 127.0.0.1), puts
+// the all-in-one's TURN server on an ephemeral loopback port (so parallel servers do not
+// collide on 3478), and lets streaming-ins and -outs reach the test's own servers
 // there (the egress policy refuses loopback by default). It ends inside the webrtc section,
 // so callers may append more webrtc keys.
 const LoopbackWebRTCConfig = `streaming:
   allowTargets: ["127.0.0.1/32"]
+turn:
+  listen: "127.0.0.1:0"
 webrtc:
   interfaces: [lo]
   includeLoopback: true

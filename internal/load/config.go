@@ -46,6 +46,7 @@ type Config struct {
 	ServerPID  int `json:"serverPid"`  // the server process to observe (same machine); 0 = none
 
 	Loopback bool `json:"loopback"` // ICE on loopback addresses only
+	Relay    bool `json:"relay"`    // ICE over relayed (TURN) candidates only
 	JSON     bool `json:"json"`     // machine-readable report on stdout
 	Quiet    bool `json:"quiet"`    // no per-second progress
 }
@@ -87,6 +88,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.Recordings, "recordings", 0, "mkv recordings to start (round-robin over the publications)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process id: report its CPU and memory (same machine only)")
 	fs.BoolVar(&c.Loopback, "loopback", c.Loopback, "ICE on loopback addresses only")
+	fs.BoolVar(&c.Relay, "relay", false, "ICE over relayed candidates only, through the TURN servers the portal hands out (needs -loopback=false)")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no per-second progress on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -128,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.JoinRate < 0 || c.MaxJoining < 0 || c.Jitter < 0 || c.Recordings < 0 || c.ServerPID < 0 {
 		bad = append(bad, "rates, limits and counts cannot be negative")
+	}
+	if c.Relay && c.Loopback {
+		bad = append(bad, "-relay needs -loopback=false (loopback clients ignore the portal's ICE servers)")
 	}
 	if c.Duration < 0 || c.Warmup < 0 || c.JoinTimeout <= 0 {
 		bad = append(bad, "-duration and -warmup cannot be negative, -join-timeout must be positive")

@@ -88,7 +88,11 @@ func (r *runner) join(ctx context.Context, room *roomState, user string) (*clien
 		if t0.IsZero() {
 			t0 = time.Now()
 		}
-		c, _, err := client.Join(ctx, tok, client.Options{API: r.webrtc})
+		opts := client.Options{API: r.webrtc, LoopbackOnly: r.cfg.Loopback}
+		if r.cfg.Relay {
+			opts.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+		}
+		c, _, err := client.Join(ctx, tok, opts)
 		if err == nil {
 			return c, t0, nil
 		}
@@ -137,6 +141,7 @@ func (r *runner) startPublisher(ctx context.Context, room *roomState, user strin
 		return nil, kindErr("publish", err)
 	}
 	r.publishLat.add(time.Since(t0))
+	r.notePair(pub.PeerConnection())
 	room.addStream(pub.ID())
 	return m, nil
 }
@@ -207,7 +212,23 @@ func (r *runner) subscribe(ctx context.Context, c *client.Client, streamID strin
 	}
 	lat.add(time.Since(t0))
 	r.tot.subsLive.Add(1)
+	r.notePair(sub.PeerConnection())
 	return s, nil
+}
+
+// notePair counts the kind of ICE candidate pair a connected PeerConnection uses
+// ("relay/host": through a TURN relay to the server's host candidate).
+func (r *runner) notePair(pc *webrtc.PeerConnection) {
+	kind := "unknown"
+	if p := client.SelectedCandidatePair(pc); p != nil {
+		kind = p.Local.Typ.String() + "/" + p.Remote.Typ.String()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pairs == nil {
+		r.pairs = map[string]int{}
+	}
+	r.pairs[kind]++
 }
 
 // waitStream returns the stream's info once the client knows it.

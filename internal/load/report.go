@@ -30,6 +30,9 @@ type Report struct {
 	Lost        int64 `json:"lost"`    // sequence numbers never received
 	Freezes     int64 `json:"freezes"` // pauses > FreezeGap between decoded video frames
 	VideoFrames int64 `json:"videoFrames"`
+	// CandidatePairs counts the ICE candidate pairs (local/remote type, e.g. "relay/host")
+	// the publications and subscriptions connected over.
+	CandidatePairs map[string]int `json:"candidatePairs"`
 
 	Errors       map[string]int    `json:"errors"` // by kind
 	ErrorCount   int               `json:"errorCount"`
@@ -162,6 +165,7 @@ func (r *runner) finish(rep *Report) {
 	}
 	r.mu.Lock()
 	rep.Lost, rep.Freezes, rep.Subscriptions = r.lost, r.freezes, r.subsOK
+	rep.CandidatePairs = maps.Clone(r.pairs)
 	r.mu.Unlock()
 	rep.PublishersJoined = int(r.tot.pubsJoined.Load())
 	rep.SubscribersJoined = int(r.tot.subsJoined.Load())
@@ -187,6 +191,13 @@ func (rep *Report) WriteText(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "packets %d (%d bytes), lost %d, video frames %d, freezes %d\n", rep.Packets, rep.Bytes, rep.Lost, rep.VideoFrames, rep.Freezes)
+	if len(rep.CandidatePairs) > 0 {
+		var pairs []string
+		for _, k := range slices.Sorted(maps.Keys(rep.CandidatePairs)) {
+			pairs = append(pairs, fmt.Sprintf("%s %d", k, rep.CandidatePairs[k]))
+		}
+		fmt.Fprintf(w, "ICE candidate pairs (local/remote): %s\n", strings.Join(pairs, ", "))
+	}
 	if rep.Window.Seconds > 0 {
 		win := rep.Window
 		fmt.Fprintf(w, "window %.1fs: %d packets (%.0f/s, %.0f B avg); load generator CPU %.0f%%, machine idle %.0f%%, UDP receive-buffer drops %d\n",

@@ -41,6 +41,7 @@ type runner struct {
 	seed       atomic.Uint64 // of the browser-like publishers' losses
 	lost       int64
 	freezes    int64
+	pairs      map[string]int // ICE candidate pair kinds of the connected PeerConnections
 }
 
 type recordingRef struct{ room, id string }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"net/http"
 	"time"
 
@@ -41,6 +42,8 @@ type Config struct {
 	CallTimeout, AddTimeout time.Duration
 	// ShutdownTimeout bounds the graceful shutdown when Run's context ends.
 	ShutdownTimeout time.Duration
+	// ICEServers hands out the ICE servers of GET /v1/iceservers (nil: an empty list).
+	ICEServers *iceconfig.Issuer
 	// Console, when set, serves GET/HEAD /console and /console/* without authentication (the
 	// operator console's static files; the page signs its own REST requests).
 	Console http.Handler

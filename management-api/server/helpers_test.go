@@ -71,6 +71,15 @@ func (s *flakyStore) ListRooms(ctx context.Context, svc string, skip, limit int)
 	return s.Store.ListRooms(ctx, svc, skip, limit)
 }
 
+// VisitRooms keeps the embedded store's in-place room lists (store.RoomVisitor) visible
+// through the wrapper, so handler tests take the path the all-in-one takes.
+func (s *flakyStore) VisitRooms(ctx context.Context, svc string, skip, limit int, fn func(string, []byte) error) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.(store.RoomVisitor).VisitRooms(ctx, svc, skip, limit, fn)
+}
+
 func (s *flakyStore) GetService(ctx context.Context, id string) (store.Service, error) {
 	if err := s.err(); err != nil {
 		return store.Service{}, err

@@ -184,7 +184,7 @@ func (s *Server) build() http.Handler {
 	api := rest.New(rest.Config{
 		BodyLimit: s.cfg.BodyLimit, CacheTTL: s.cfg.CacheTTL, SuperServiceID: s.cfg.SuperServiceID,
 		DefaultPreference: s.cfg.TokenPreferenceDefault, ScheduleTimeout: s.cfg.ScheduleTimeout,
-		CallTimeout: s.cfg.CallTimeout, AddTimeout: s.cfg.AddTimeout,
+		CallTimeout: s.cfg.CallTimeout, AddTimeout: s.cfg.AddTimeout, ICEServers: s.cfg.ICEServers,
 	}, rest.Deps{Store: s.deps.Store, Bus: s.deps.Bus, Scheduler: s.deps.Scheduler, Auth: authn,
 		Log: s.deps.Logger, Now: s.deps.Now})
 

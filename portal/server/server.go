@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"log/slog"
 	"net"
 	"net/http"
@@ -64,6 +65,8 @@ type Config struct {
 	// no limit).
 	MaxPendingPerAddress int
 	MaxPending           int
+	// ICEServers are handed to clients in the login answer (nil: none).
+	ICEServers *iceconfig.Issuer
 
 	// Extra, when set, serves every path other than /socket.io/ and /healthz (the all-in-one
 	// binary mounts its demo page there).
@@ -163,7 +166,7 @@ func (s *Server) build() error {
 	hub, err := signaling.NewHub(signaling.Config{
 		PortalID: s.worker.ID, IdleTimeout: s.cfg.IdleTimeout, ReconnectGrace: s.cfg.ReconnectGrace,
 		TicketLifetime: s.cfg.TicketLifetime, TokenLifetime: s.cfg.TokenLifetime, PendingLimit: s.cfg.PendingLimit,
-		AgentGrace: s.cfg.AgentGrace,
+		AgentGrace: s.cfg.AgentGrace, ICEServers: s.cfg.ICEServers,
 	}, signaling.Deps{Conference: router, Tokens: tokens, Alive: alive, Logger: log})
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/boot"
 	"github.com/conclave-rtc/conclave/common/cluster"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"github.com/conclave-rtc/conclave/management-api/server"
 	"golang.org/x/sync/errgroup"
 )
@@ -28,7 +29,13 @@ func main() {
 		if err != nil {
 			return err
 		}
-		api, err := server.New(server.FromConfig(p.Config, super.ID), server.Deps{Store: p.Store, Bus: p.Bus, Scheduler: reg, Logger: p.Log})
+		key, err := boot.ClusterKey(p.Config, false)
+		if err != nil {
+			return err
+		}
+		cfg := server.FromConfig(p.Config, super.ID)
+		cfg.ICEServers = iceconfig.Configured(p.Config.TURN, key)
+		api, err := server.New(cfg, server.Deps{Store: p.Store, Bus: p.Bus, Scheduler: reg, Logger: p.Log})
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/cluster"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"github.com/conclave-rtc/conclave/common/store"
 	"github.com/conclave-rtc/conclave/management-api/internal/auth"
 	"github.com/conclave-rtc/conclave/management-api/internal/respond"
@@ -41,6 +42,8 @@ type Config struct {
 	// CallTimeout bounds RPCs to conference agents; AddTimeout those that start an output or
 	// a streaming-in, which wait for the media to be ready.
 	CallTimeout, AddTimeout time.Duration
+	// ICEServers hands out GET /v1/iceservers (nil: an empty list).
+	ICEServers *iceconfig.Issuer
 }
 
 // Deps are the handlers' collaborators.
@@ -82,6 +85,7 @@ func (a *API) Register(r gin.IRouter, authMW gin.HandlerFunc) {
 	svc.DELETE("/:service", a.deleteService)
 	for _, prefix := range []string{"/v1", "/v1.1"} {
 		a.registerRooms(r.Group(prefix+"/rooms", authMW))
+		r.GET(prefix+"/iceservers", authMW, a.iceServers)
 	}
 }
 

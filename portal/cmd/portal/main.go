@@ -6,12 +6,17 @@ import (
 	"os"
 
 	"github.com/conclave-rtc/conclave/common/boot"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"github.com/conclave-rtc/conclave/portal/server"
 )
 
 func main() {
 	os.Exit(boot.Command("portal", true, func(ctx context.Context, p boot.Process) error {
 		c := p.Config.Portal
+		key, err := boot.ClusterKey(p.Config, false)
+		if err != nil {
+			return err
+		}
 		s, err := server.New(server.Config{
 			Listen:     c.Listen,
 			PublicHost: c.PublicAddr(),
@@ -23,6 +28,7 @@ func main() {
 
 			MaxPendingPerAddress: c.MaxPendingPerAddress,
 			MaxPending:           c.MaxPending,
+			ICEServers:           iceconfig.Configured(p.Config.TURN, key),
 		}, server.Deps{Bus: p.Bus, Logger: p.Log, Store: p.Store})
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ package signaling
 import (
 	"context"
 	"fmt"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"log/slog"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ type Config struct {
 	PendingLimit   int           // messages queued per client while it is not connected
 	WatchInterval  time.Duration // agent liveness check period
 	AgentGrace     time.Duration // a fresh client's agent is not checked before this
+	// ICEServers are added to login answers with credentials for the participant's user
+	// (Conclave extension `iceServers`; nil: none).
+	ICEServers *iceconfig.Issuer
 }
 
 // DefaultConfig returns the defaults.

@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,6 +130,9 @@ type loginResult struct {
 	Room               roomResult          `json:"room"`
 	ID                 string              `json:"id"`
 	ReconnectionTicket string              `json:"reconnectionTicket,omitempty"`
+	// ICEServers is a Conclave extension (OWT SDKs ignore it): the STUN/TURN servers with
+	// credentials for this user, for the client's RTCPeerConnection configuration.
+	ICEServers []iceconfig.Server `json:"iceServers,omitempty"`
 }
 
 // roomResult is the room of a login answer, its streams in the client's protocol form.
@@ -213,6 +217,9 @@ func (s *Session) loginResult(c *Client, tok store.Token, res protocol.JoinResul
 	}
 	if c.reconnect {
 		r.ReconnectionTicket = s.hub.newTicket(c)
+	}
+	if servers, _ := s.hub.cfg.ICEServers.Servers(tok.User, time.Now()); len(servers) > 0 {
+		r.ICEServers = servers
 	}
 	return r
 }

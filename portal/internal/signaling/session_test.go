@@ -5,15 +5,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/errs"
+	"github.com/conclave-rtc/conclave/common/iceconfig"
 	"github.com/conclave-rtc/conclave/common/ids"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/common/store"
 	"github.com/conclave-rtc/conclave/common/token"
+	"github.com/conclave-rtc/conclave/common/turncred"
 )
 
 // fakeSocket records what a session sends.
@@ -330,4 +333,26 @@ func TestSignalingTicketRevocation(t *testing.T) {
 func encodedTicket(t *Tickets, participantID string, now time.Time) string {
 	encoded, _ := t.Issue(participantID, now, 0)
 	return encoded
+}
+
+func TestSignalingLoginICEServers(t *testing.T) {
+	urls := []string{"stun:h:3478", "turn:h:3478?transport=tcp"}
+	h := newHarness(t, Config{ICEServers: iceconfig.NewIssuer(urls, "s3cret", time.Hour)})
+	r := do(h.hub.Attach(&fakeSocket{id: "p1"}), EvLogin, loginData(h.tokens.add(time.Now()), "JavaScript"))
+	if r.status() != "ok" {
+		t.Fatalf("login: %v", r.args)
+	}
+	res := r.args[1].(loginResult)
+	if len(res.ICEServers) != 2 || res.ICEServers[0].URLs[0] != "stun:h:3478" || res.ICEServers[1].Credential == "" {
+		t.Fatalf("iceServers %+v", res.ICEServers)
+	}
+	if user, err := turncred.Check("s3cret", res.ICEServers[1].Username, time.Now()); err != nil || user != res.User {
+		t.Fatalf("TURN username %q is not for the token's user %q: %v", res.ICEServers[1].Username, res.User, err)
+	}
+	// Without ICE servers the field is absent, as in OWT's answer.
+	h = newHarness(t, Config{})
+	r = do(h.hub.Attach(&fakeSocket{id: "p2"}), EvLogin, loginData(h.tokens.add(time.Now()), "JavaScript"))
+	if b, _ := json.Marshal(r.args[1]); strings.Contains(string(b), "iceServers") {
+		t.Fatalf("answer without ICE servers: %s", b)
+	}
 }

@@ -76,7 +76,8 @@ function deferred(ms, what) {
 export class ConferenceClient extends EventTarget {
   /**
    * @param {object} [options]
-   * @param {RTCConfiguration} [options.rtcConfiguration] for every RTCPeerConnection
+   * @param {RTCConfiguration} [options.rtcConfiguration] for every RTCPeerConnection; without
+   *   `iceServers` there, the STUN/TURN servers the portal hands out in the login answer are used
    * @param {object} [options.socketOptions] extra socket.io-client options
    */
   constructor(options = {}) {
@@ -90,6 +91,7 @@ export class ConferenceClient extends EventTarget {
     this.participants = new Map(); // id → {id, user, role}
     this.streams = new Map(); // id → StreamInfo (1.2 format)
     this.sessions = new Map(); // transport id → Publication | Subscription
+    this.iceServers = []; // from the login answer (Conclave extension), with TURN credentials
     this._ticket = null;
     this._refreshTimer = null;
     this._state = 'idle'; // idle | joining | joined | reconnecting | left
@@ -123,6 +125,7 @@ export class ConferenceClient extends EventTarget {
     this.me = { id: info.id, user: info.user, role: info.role };
     this.permission = info.permission;
     this.roomId = info.room.id;
+    this.iceServers = Array.isArray(info.iceServers) ? info.iceServers : [];
     for (const p of info.room.participants || []) this.participants.set(p.id, p);
     for (const s of info.room.streams || []) this.streams.set(s.id, s);
     this._setTicket(info.reconnectionTicket);
@@ -366,7 +369,9 @@ class Session extends EventTarget {
     this.client = client;
     this.id = null;
     this.transportId = null;
-    this.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...client.rtcConfiguration });
+    this.pc = new RTCPeerConnection({
+      bundlePolicy: 'max-bundle', iceServers: client.iceServers, ...client.rtcConfiguration,
+    });
     this.ended = false;
     this._candidates = [];
     this._answered = false;
