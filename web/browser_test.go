@@ -102,6 +102,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("BrowserAndGoClient", func(t *testing.T) { testBrowserAndGoClient(t, srv, art) })
 	t.Run("Console", func(t *testing.T) { testConsole(t, srv, art) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, srv, art) })
+	t.Run("TURN", func(t *testing.T) { testTURN(t, bin, art) })
 }
 
 // reexecInNetns runs TestBrowser again in a fresh network namespace with only loopback up.
@@ -223,7 +224,13 @@ type nodeScript struct {
 // startNode runs `node web/test/<script>` with env added.
 func startNode(t *testing.T, ctx context.Context, script string, env ...string) *nodeScript {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, "node", script)
+	return startNodeCmd(t, exec.CommandContext(ctx, "node", script), env...)
+}
+
+// startNodeCmd runs cmd, a node command line (perhaps wrapped to run in another network
+// namespace), in web/test with env added.
+func startNodeCmd(t *testing.T, cmd *exec.Cmd, env ...string) *nodeScript {
+	t.Helper()
 	cmd.Dir = filepath.Join(e2eutil.RepoRoot(), "web", "test")
 	cmd.Env = append(os.Environ(), append(env, "CHROMIUM="+chromiumPath())...)
 	cmd.WaitDelay = 5 * time.Second

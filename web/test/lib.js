@@ -33,9 +33,11 @@ export function log(...args) {
 }
 
 export async function launch() {
+  // CHROMIUM_ARGS_EXTRA: more flags, space-separated (e.g. a test origin treated as secure)
+  const extra = (process.env.CHROMIUM_ARGS_EXTRA || '').split(' ').filter(Boolean);
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extra],
     headless: true,
   });
 }
