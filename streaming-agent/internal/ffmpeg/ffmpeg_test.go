@@ -42,6 +42,9 @@ func TestFFmpegRedact(t *testing.T) {
 		{"-i rtsp://cam/s -f flv rtmp://h/app/key?token=s3cret -y", "-i rtsp://cam/xxx -f flv rtmp://h/app/xxx?xxx -y"},
 		{"to 'srt://h:9000?passphrase=abc&mode=caller'", "to 'srt://h:9000?xxx'"},
 		{"rtmp://u:p@ss@host/app x", "rtmp://xxx@host/xxx x"},
+		{"rtmp://h/app/k3ysecret/more", "rtmp://h/app/xxx"}, // a key with more segments
+		{"rtmp://h/app/k3y#frag", "rtmp://h/app/xxx#xxx"},
+		{"to 'rtmp://h/a:b/k3y/x': I/O error", "to 'rtmp://h/a:b/xxx': I/O error"},
 	}
 	for _, tc := range tests {
 		if got := Redact(tc.in); got != tc.want {
@@ -107,6 +110,8 @@ func FuzzFFmpegRedact(f *testing.F) {
 	f.Add("rtmp://user:secret@host/x")
 	f.Add("x rtsp://a:secret@b/c y")
 	f.Add("to 'rtmp://h/app/k3ysecret' failed")
+	f.Add("rtmp://h/app/k3ysecret/0")
+	f.Add("x rtmp://h/app/k3ysecret/0: y")
 	f.Fuzz(func(t *testing.T, s string) {
 		out := Redact(s)
 		if strings.Contains(s, "://u:secret@") && strings.Contains(out, "secret@") {
