@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,7 +146,9 @@ func captureStream(ctx context.Context, t *testing.T, c *rtc.Client, stream prot
 			}
 			_ = tr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 			p, _, err := tr.ReadRTP()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			// pion's deadline error is a net.Error timeout, not os.ErrDeadlineExceeded.
+			var ne net.Error
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
 			if err != nil {

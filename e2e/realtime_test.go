@@ -171,6 +171,7 @@ func checkLiveREST(t *testing.T, api e2eutil.RESTClient, roomID, aID, bID, strea
 	if one != want[0] {
 		t.Fatalf("participant %+v, want %+v", one, want[0])
 	}
+	checkCongestionState(t, api, roomID, bID)
 
 	var streams []restStreamJSON
 	e2eutil.Must(t, api.Do(t, "GET", "/v1/rooms/"+roomID+"/streams", nil), http.StatusOK).Decode(t, &streams)
@@ -185,6 +186,36 @@ func checkLiveREST(t *testing.T, api e2eutil.RESTClient, roomID, aID, bID, strea
 		t.Fatalf("GET stream answered %+v", got)
 	}
 	checkRESTStream(t, got, aID)
+}
+
+// checkCongestionState checks what GET of a subscriber shows of its PeerConnections
+// (Conclave extension): the send-side estimate from its transport-wide-cc feedback, and its
+// subscription sending audio and video, not paused on this unconstrained link.
+func checkCongestionState(t *testing.T, api e2eutil.RESTClient, roomID, subscriber string) {
+	t.Helper()
+	var got struct {
+		Transports []protocol.TransportStats `json:"transports"`
+	}
+	pollREST(t, api, "/v1/rooms/"+roomID+"/participants/"+subscriber, 10*time.Second, func(r e2eutil.Response) bool {
+		got.Transports = nil
+		if r.Status != http.StatusOK {
+			return false
+		}
+		if r.Decode(t, &got); len(got.Transports) != 1 {
+			return false
+		}
+		tr := got.Transports[0]
+		return tr.EstimateSource == "twcc" && tr.Estimate > 0 && len(tr.Subscriptions) == 1
+	})
+	sub := got.Transports[0].Subscriptions[0]
+	if len(sub.Tracks) != 2 {
+		t.Fatalf("subscription %+v: want an audio and a video track", sub)
+	}
+	for _, tr := range sub.Tracks {
+		if tr.Paused || !tr.Active || tr.Packets == 0 || tr.Bytes == 0 || tr.Source == "" {
+			t.Fatalf("subscription track %+v: want active, not paused, sending", tr)
+		}
+	}
 }
 
 // checkRESTStream checks a VP8+Opus forward stream in the v1.0 format.

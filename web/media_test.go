@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -377,7 +378,10 @@ func writeIVF(tr *webrtc.TrackRemote, path string, stop time.Time) error {
 	for time.Now().Before(stop) {
 		_ = tr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		p, _, err := tr.ReadRTP()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		// pion's deadline error is a net.Error timeout, not os.ErrDeadlineExceeded: a pause
+		// of 200 ms in the stream (a busy machine) is not the end of it.
+		var ne net.Error
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 			continue
 		}
 		if err != nil {

@@ -120,6 +120,22 @@ type WebRTCConfig struct {
 	// MediaLinkAdvertise is the address other agents dial; empty: derived from the listen
 	// address and the host name.
 	MediaLinkAdvertise string `yaml:"mediaLinkAdvertise"`
+	// CongestionControl adapts what each subscriber receives to its link (on by default).
+	CongestionControl CongestionControlConfig `yaml:"congestionControl"`
+}
+
+// CongestionControlConfig configures congestion control toward subscribers: a bandwidth
+// estimate per subscriber PeerConnection (send-side, from transport-wide-cc feedback; the
+// subscriber's REMB otherwise) that picks simulcast layers and pauses video that does not fit.
+type CongestionControlConfig struct {
+	// Enabled turns it on (default true). Off, every subscriber gets the layer it asked for,
+	// whatever its link, and packets carry no transport-wide sequence numbers.
+	Enabled bool `yaml:"enabled"`
+	// InitialBitrate is a new subscriber's estimate before any feedback, in bit/s (what it is
+	// first given; default 1,500,000).
+	InitialBitrate int `yaml:"initialBitrate"`
+	// MaxBitrate caps the estimate, in bit/s (default 20,000,000).
+	MaxBitrate int `yaml:"maxBitrate"`
 }
 
 // RecordingConfig configures the recording agent.
@@ -229,7 +245,8 @@ func Default() Config {
 		Portal: PortalConfig{Listen: "0.0.0.0:8080", ISPs: []string{}, Regions: []string{}},
 		WebRTC: WebRTCConfig{
 			NAT1To1IPs: []string{}, Interfaces: []string{}, ISPs: []string{}, Regions: []string{},
-			Capacity: 1000,
+			Capacity:          1000,
+			CongestionControl: CongestionControlConfig{Enabled: true, InitialBitrate: 1_500_000, MaxBitrate: 20_000_000},
 		},
 		Recording:       RecordingConfig{Capacity: 64},
 		Streaming:       StreamingConfig{AllowTargets: []string{}},

@@ -57,6 +57,11 @@ func checks() []check {
 		{"webrtc.mediaLinkAdvertise", func(c *Config) string {
 			return optional(c.WebRTC.MediaLinkAdvertise, hostPort(c.WebRTC.MediaLinkAdvertise, true))
 		}},
+		{"webrtc.congestionControl.initialBitrate", func(c *Config) string {
+			cc := c.WebRTC.CongestionControl
+			return bitrate(cc.InitialBitrate, cc.MaxBitrate)
+		}},
+		{"webrtc.congestionControl.maxBitrate", func(c *Config) string { return bitrate(c.WebRTC.CongestionControl.MaxBitrate, 0) }},
 		{"recording.capacity", func(c *Config) string { return positive(c.Recording.Capacity > 0) }},
 		{"streaming.allowTargets", func(c *Config) string { return prefixList(c.Streaming.AllowTargets) }},
 		{"mixing.capacity", func(c *Config) string { return positive(c.Mixing.Capacity > 0) }},
@@ -105,6 +110,18 @@ func (c *Config) checkKey(key string) *InvalidError {
 func nonEmpty(s string) string {
 	if s == "" {
 		return "must not be empty"
+	}
+	return ""
+}
+
+// bitrate checks a rate in bit/s: at least 30 kbit/s (below that no video fits) and, when
+// max > 0, not above max.
+func bitrate(bps, max int) string {
+	switch {
+	case bps < 30_000:
+		return "must be at least 30000 (bit/s)"
+	case max > 0 && bps > max:
+		return "must not exceed webrtc.congestionControl.maxBitrate"
 	}
 	return ""
 }

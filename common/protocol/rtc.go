@@ -11,7 +11,55 @@ const (
 	MethodRTCControl          = "rtc.control"          // RTCControl: mute, unmute, layer choice
 	MethodRTCDestroyTransport = "rtc.destroyTransport" // RTCOperation (OperationID empty)
 	MethodRTCExport           = "rtc.export"           // RTCExport → RTCExportResult (media link)
+	MethodRTCStats            = "rtc.stats"            // RTCStatsRequest → RTCStats
 )
+
+// RTCStatsRequest asks for the congestion-control state of transports (unknown ids are left
+// out of the answer).
+type RTCStatsRequest struct {
+	TransportIDs []string `json:"transportIds"`
+}
+
+// RTCStats is the state of the transports asked for.
+type RTCStats struct {
+	Transports []TransportStats `json:"transports"`
+}
+
+// TransportStats is one PeerConnection toward a client.
+type TransportStats struct {
+	ID string `json:"id"`
+	// Estimate is the bandwidth estimate toward the client in bit/s; EstimateSource says
+	// where it comes from: "twcc" (send-side, transport-wide-cc feedback), "remb" (the
+	// client's own estimate) or "" (neither: no congestion control, Estimate 0).
+	Estimate       int                 `json:"estimate"`
+	EstimateSource string              `json:"estimateSource"`
+	Subscriptions  []SubscriptionStats `json:"subscriptions"`
+}
+
+// SubscriptionStats is one subscription on a transport.
+type SubscriptionStats struct {
+	ID     string                   `json:"id"`
+	Tracks []SubscriptionTrackStats `json:"tracks"`
+}
+
+// SubscriptionTrackStats is what one subscribed track sends and what congestion control
+// does to it.
+type SubscriptionTrackStats struct {
+	Mid  string `json:"mid"`
+	Type string `json:"type"`
+	// Source is the track sent (for simulcast, the layer), or the one being switched to.
+	Source string `json:"source"`
+	// Paused: congestion control stopped the video (its lowest layer does not fit).
+	Paused bool `json:"paused"`
+	// Active: the subscriber did not mute it.
+	Active           bool   `json:"active"`
+	Packets          uint64 `json:"packets"`
+	Bytes            uint64 `json:"bytes"`
+	LayerSwitches    uint64 `json:"layerSwitches"`
+	Pauses           uint64 `json:"pauses"`
+	Retransmitted    uint64 `json:"retransmitted"`
+	RetransmitMissed uint64 `json:"retransmitMissed"`
+}
 
 // RTCTopic is the topic a conference agent subscribes to for events of the webrtc agents it
 // controls.

@@ -134,8 +134,8 @@ func (a *Agent) managementRoutes() map[string]handler {
 		protocol.MethodParticipantsList: onRoom(a, roomRoom, func(_ context.Context, r *room.Room, _ protocol.RoomRequest) (any, error) {
 			return r.Participants()
 		}),
-		protocol.MethodParticipantsGet: onRoom(a, itemRoom, func(_ context.Context, r *room.Room, v protocol.ItemRequest) (any, error) {
-			return r.Participant(v.ID)
+		protocol.MethodParticipantsGet: onRoom(a, itemRoom, func(ctx context.Context, r *room.Room, v protocol.ItemRequest) (any, error) {
+			return r.ParticipantWithStats(ctx, v.ID)
 		}),
 		protocol.MethodParticipantsUpdate: onRoom(a, updRoom, func(_ context.Context, r *room.Room, v protocol.ItemUpdate) (any, error) {
 			return r.UpdateParticipant(v.ID, v.Ops)

@@ -65,6 +65,9 @@ type Config struct {
 	// medialink.DeriveSecret). Tickets are issued and redeemed by this
 	// agent only, so when empty a random per-process key is used.
 	MediaLinkSecret []byte
+	// Congestion configures congestion control toward subscribers (zero value: on, with
+	// the transport package's defaults).
+	Congestion transport.CongestionConfig
 }
 
 // Deps are the agent's collaborators.
@@ -86,9 +89,10 @@ type Agent struct {
 	mu         sync.Mutex
 	eng        *transport.Engine
 	transports map[string]*transport.Transport
-	owners     map[string]string     // transport id → ownerKey of its creator
-	tracks     map[string]*sfu.Track // local publications and imported relays, by track id
-	imports    map[string]*relay     // imported tracks by track id
+	owners     map[string]string       // transport id → ownerKey of its creator
+	tracks     map[string]*sfu.Track   // local publications and imported relays, by track id
+	imports    map[string]*relay       // imported tracks by track id
+	layers     map[string][]*sfu.Track // local simulcast layers by layerPrefix (copy on write)
 	stopping   bool
 	bg         sync.WaitGroup // background closes of failed transports, relay links
 
@@ -109,7 +113,8 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		cfg.Capacity = DefaultCapacity
 	}
 	a := &Agent{cfg: cfg, bus: deps.Bus, log: deps.Logger, ready: make(chan struct{}),
-		transports: map[string]*transport.Transport{}, owners: map[string]string{}, tracks: map[string]*sfu.Track{}, imports: map[string]*relay{}}
+		transports: map[string]*transport.Transport{}, owners: map[string]string{}, tracks: map[string]*sfu.Track{}, imports: map[string]*relay{},
+		layers: map[string][]*sfu.Track{}}
 	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,
 		ISPs: cfg.ISPs, Regions: cfg.Regions, Started: time.Now()}
 	a.id = w.ID
@@ -154,7 +159,7 @@ func (a *Agent) load() float64 {
 func (a *Agent) Run(ctx context.Context) error {
 	eng, err := transport.NewEngine(transport.NetConfig{UDPPort: a.cfg.UDPPort, TCPPort: a.cfg.TCPPort,
 		NAT1To1IPs: a.cfg.NAT1To1IPs, Interfaces: a.cfg.Interfaces, IncludeLoopback: a.cfg.IncludeLoopback,
-		WriteBatchWindow: a.cfg.WriteBatchWindow}, a.log)
+		WriteBatchWindow: a.cfg.WriteBatchWindow, Congestion: a.cfg.Congestion}, a.log)
 	if err != nil {
 		return fmt.Errorf("webrtc-agent: %w", err)
 	}

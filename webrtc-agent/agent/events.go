@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/protocol"
@@ -25,6 +27,9 @@ func (l listener) TrackPublished(t *sfu.Track) {
 	l.a.mu.Lock()
 	defer l.a.mu.Unlock()
 	l.a.tracks[t.ID()] = t
+	if p, ok := layerPrefix(t.ID()); ok {
+		l.a.layers[p] = append(slices.Clip(l.a.layers[p]), t)
+	}
 }
 
 // TrackUnpublished implements transport.Listener.
@@ -34,6 +39,40 @@ func (l listener) TrackUnpublished(t *sfu.Track) {
 	if l.a.tracks[t.ID()] == t {
 		delete(l.a.tracks, t.ID())
 	}
+	if p, ok := layerPrefix(t.ID()); ok {
+		rest := slices.DeleteFunc(slices.Clone(l.a.layers[p]), func(x *sfu.Track) bool { return x == t })
+		if len(rest) == 0 {
+			delete(l.a.layers, p)
+		} else {
+			l.a.layers[p] = rest
+		}
+	}
+}
+
+// layerPrefix returns the part of a simulcast track id (<transportId>-<mid>:<rid>) its
+// sibling layers share, and false for a track without a rid.
+func layerPrefix(id string) (string, bool) {
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return "", false
+	}
+	return id[:i+1], true
+}
+
+// layersOf returns the simulcast layers published with t (t included; nil without
+// simulcast). Imported tracks have no siblings here: congestion control keeps to the layer
+// the conference agent chose for them.
+func (a *Agent) layersOf(t *sfu.Track) []*sfu.Track {
+	p, ok := layerPrefix(t.ID())
+	if !ok {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.tracks[t.ID()] != t || a.imports[t.ID()] != nil {
+		return nil
+	}
+	return a.layers[p] // never modified in place
 }
 
 // Failed implements transport.Listener: the transport is destroyed in the background (the

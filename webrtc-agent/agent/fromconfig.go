@@ -4,6 +4,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/config"
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/secret"
+	"github.com/conclave-rtc/conclave/webrtc-agent/internal/transport"
 )
 
 // FromConfig returns the agent configuration for a process configuration, the ticket key
@@ -27,5 +28,7 @@ func FromConfig(c config.Config, host string, key secret.Key) Config {
 		MediaLinkListen:    w.MediaLinkListen,
 		MediaLinkAdvertise: w.MediaLinkAdvertise,
 		MediaLinkSecret:    medialink.DeriveSecret(key),
+		Congestion: transport.CongestionConfig{Disabled: !w.CongestionControl.Enabled,
+			InitialBitrate: w.CongestionControl.InitialBitrate, MaxBitrate: w.CongestionControl.MaxBitrate},
 	}
 }

@@ -31,6 +31,13 @@ func (a *Agent) handle(ctx context.Context, req bus.Request) (any, error) {
 		err = decodeAnd(req, func(r protocol.RTCControl) error { return a.control(ctx, r) })
 	case protocol.MethodRTCExport:
 		return bus.HandleAs(req, func(r protocol.RTCExport) (any, error) { return a.export(r) }, nil)
+	case protocol.MethodRTCStats:
+		return bus.HandleAs(req, func(r protocol.RTCStatsRequest) (any, error) {
+			if len(r.TransportIDs) > maxStatsTransports {
+				return nil, errs.BadRequestf("at most %d transports per rtc.stats", maxStatsTransports)
+			}
+			return a.stats(r), nil
+		}, nil)
 	default:
 		return nil, errs.BadRequestf("unknown method %q", req.Method)
 	}
@@ -129,7 +136,8 @@ func (a *Agent) withTransport(id, owner string, f func(*transport.Transport) err
 			return errs.Cluster("webrtc agent is not running")
 		}
 		var err error
-		tr, err = transport.New(transport.Config{ID: id, Engine: a.eng, Listener: listener{a}, Logger: a.log})
+		tr, err = transport.New(transport.Config{ID: id, Engine: a.eng, Listener: listener{a}, Logger: a.log,
+			Layers: a.layersOf})
 		if err != nil {
 			a.mu.Unlock()
 			return err
@@ -257,4 +265,22 @@ func (a *Agent) export(r protocol.RTCExport) (protocol.RTCExportResult, error) {
 		return protocol.RTCExportResult{}, errTrackNotFound(r.TrackID)
 	}
 	return a.link.Offer(r.TrackID)
+}
+
+// maxStatsTransports bounds one rtc.stats request.
+const maxStatsTransports = 256
+
+// stats answers rtc.stats: the congestion-control state of the transports asked for that
+// this agent holds.
+func (a *Agent) stats(r protocol.RTCStatsRequest) protocol.RTCStats {
+	out := protocol.RTCStats{Transports: []protocol.TransportStats{}}
+	for _, id := range r.TransportIDs {
+		a.mu.Lock()
+		tr := a.transports[id]
+		a.mu.Unlock()
+		if tr != nil {
+			out.Transports = append(out.Transports, tr.Stats())
+		}
+	}
+	return out
 }

@@ -54,6 +54,14 @@ func (f *fakeRTC) Control(_ context.Context, agent string, req protocol.RTCContr
 	return f.record(protocol.MethodRTCControl, agent, req)
 }
 
+func (f *fakeRTC) Stats(_ context.Context, agent string, req protocol.RTCStatsRequest) (protocol.RTCStats, error) {
+	out := protocol.RTCStats{}
+	for _, id := range req.TransportIDs {
+		out.Transports = append(out.Transports, protocol.TransportStats{ID: id, Estimate: 1000, EstimateSource: "twcc"})
+	}
+	return out, f.record(protocol.MethodRTCStats, agent, req)
+}
+
 func (f *fakeRTC) Terminate(agent string, op protocol.RTCOperation) {
 	method := protocol.MethodRTCTerminate
 	if op.OperationID == "" {

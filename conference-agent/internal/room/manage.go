@@ -3,7 +3,9 @@ package room
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/protocol"
@@ -19,6 +21,11 @@ type ParticipantDetail struct {
 	User       string              `json:"user"`
 	Role       string              `json:"role"`
 	Permission protocol.Permission `json:"permission"`
+	// Transports (a Conclave extension, GET of one participant only) are the participant's
+	// WebRTC PeerConnections with their bandwidth estimate and what each subscription
+	// receives (congestion control); a webrtc agent that does not answer in time leaves its
+	// transports out.
+	Transports []protocol.TransportStats `json:"transports,omitempty"`
 }
 
 func detail(p *participant) ParticipantDetail {
@@ -49,6 +56,43 @@ func (r *Room) Participant(id string) (ParticipantDetail, error) {
 		return ParticipantDetail{}, participantNotFound()
 	}
 	return detail(p), nil
+}
+
+// statsTimeout bounds the rtc.stats calls of a participant GET.
+const statsTimeout = time.Second
+
+// ParticipantWithStats is Participant with the state of its transports, asked of their
+// webrtc agents outside the room's lock.
+func (r *Room) ParticipantWithStats(ctx context.Context, id string) (ParticipantDetail, error) {
+	if err := r.lockOpen(); err != nil {
+		return ParticipantDetail{}, err
+	}
+	p, ok := r.participants[id]
+	if !ok {
+		r.mu.Unlock()
+		return ParticipantDetail{}, participantNotFound()
+	}
+	d := detail(p)
+	byAgent := map[string][]string{}
+	for _, t := range r.transports {
+		if t.owner == id && t.agent != "" {
+			byAgent[t.agent] = append(byAgent[t.agent], t.id)
+		}
+	}
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, statsTimeout)
+	defer cancel()
+	for agent, ids := range byAgent {
+		slices.Sort(ids)
+		st, err := r.deps.RTC.Stats(ctx, agent, protocol.RTCStatsRequest{TransportIDs: ids})
+		if err != nil {
+			r.log.Debug("rtc.stats failed", "agent", agent, "error", err)
+			continue
+		}
+		d.Transports = append(d.Transports, st.Transports...)
+	}
+	slices.SortFunc(d.Transports, func(a, b protocol.TransportStats) int { return strings.Compare(a.ID, b.ID) })
+	return d, nil
 }
 
 // UpdateParticipant applies permission updates (replace /permission/publish[/audio|/video] or

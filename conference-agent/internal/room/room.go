@@ -41,6 +41,8 @@ type RTC interface {
 	Subscribe(ctx context.Context, agent string, req protocol.RTCSubscribe) error
 	Signaling(ctx context.Context, agent string, req protocol.RTCSignaling) error
 	Control(ctx context.Context, agent string, req protocol.RTCControl) error
+	// Stats returns the congestion-control state of transports on agent.
+	Stats(ctx context.Context, agent string, req protocol.RTCStatsRequest) (protocol.RTCStats, error)
 	// Terminate ends an operation (or the transport when OperationID is empty) without
 	// blocking.
 	Terminate(agent string, op protocol.RTCOperation)

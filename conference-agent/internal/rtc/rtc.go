@@ -74,6 +74,13 @@ func (c *Client) Control(ctx context.Context, agent string, req protocol.RTCCont
 	return c.call(ctx, agent, protocol.MethodRTCControl, req)
 }
 
+// Stats asks agent for the congestion-control state of transports (rtc.stats).
+func (c *Client) Stats(ctx context.Context, agent string, req protocol.RTCStatsRequest) (protocol.RTCStats, error) {
+	var out protocol.RTCStats
+	err := bus.CallWithin(ctx, c.bus, c.callTimeout, agent, protocol.MethodRTCStats, req, &out)
+	return out, err
+}
+
 // Terminate queues the end of an operation, or of the whole transport when op.OperationID is
 // empty. It never blocks; a full queue drops the request (the agent's own clean-up then
 // applies) and logs it.

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,7 +49,9 @@ func (a *API) iceServers(c *gin.Context) {
 	answer := iceServersAnswer{ICEServers: servers}
 	if !expires.IsZero() {
 		exp := expires.UTC()
-		answer.Expires, answer.TTL = &exp, int64(expires.Sub(now).Round(time.Second).Seconds())
+		// Credentials expire on a whole second: rounded up, the TTL is the configured
+		// lifetime rather than one second less half of the time.
+		answer.Expires, answer.TTL = &exp, int64(math.Ceil(expires.Sub(now).Seconds()))
 	}
 	respond.JSON(c, answer)
 }

@@ -31,8 +31,12 @@ type DownTrack struct {
 	hdr    rtp.Header // reused for every packet
 	rtx    retransmitter
 	held   bool // the transport cannot carry media yet (not connected): nothing is sent
+	paused bool // congestion control stopped the video: the link cannot carry its lowest layer
 
-	sent atomic.Uint64
+	sent     atomic.Uint64
+	bytes    atomic.Uint64 // RTP payload bytes written (not retransmissions)
+	switches atomic.Uint64 // completed source switches
+	pauses   atomic.Uint64 // SetPaused(true) transitions
 }
 
 var (
@@ -116,7 +120,7 @@ func (d *DownTrack) Detach() {
 func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.active || d.writer == nil || d.held {
+	if !d.active || d.writer == nil || d.held || d.paused {
 		return
 	}
 	old := d.rw.src
@@ -126,6 +130,7 @@ func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 	}
 	if d.rw.src != old { // switched to the pending source at its keyframe
 		old.RemoveSink(d)
+		d.switches.Add(1)
 	}
 	h := &d.hdr
 	h.Version, h.Padding, h.Extension, h.ExtensionProfile = 2, false, false, 0
@@ -133,6 +138,7 @@ func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = p.Marker, d.pt, seq, ts, d.ssrc
 	if _, err := d.writer.WriteRTP(h, p.Payload); err == nil {
 		d.sent.Add(1)
+		d.bytes.Add(uint64(len(p.Payload)))
 		if src.hist != nil {
 			d.rtx.note(src, p.Seq, seq, ts)
 		}
@@ -207,6 +213,58 @@ func (d *DownTrack) SetActive(active bool) {
 	if changed && active {
 		src.RequestKeyframe()
 	}
+}
+
+// SetPaused stops (true) or resumes the down-track for congestion control, independently of
+// SetActive (the subscriber's own mute): a paused track sends nothing, and a resume restarts
+// at a keyframe, which is requested.
+func (d *DownTrack) SetPaused(paused bool) {
+	d.mu.Lock()
+	changed := d.paused != paused
+	d.paused = paused
+	if changed && !paused {
+		d.rw.synced = false
+	}
+	src := d.rw.src
+	if d.rw.pending != nil {
+		src = d.rw.pending
+	}
+	d.mu.Unlock()
+	if changed && paused {
+		d.pauses.Add(1)
+	}
+	if changed && !paused {
+		src.RequestKeyframe()
+	}
+}
+
+// Active reports whether the subscriber wants the track (SetActive).
+func (d *DownTrack) Active() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active
+}
+
+// Paused reports whether congestion control paused the down-track.
+func (d *DownTrack) Paused() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.paused
+}
+
+// Target returns the source the down-track sends or is switching to.
+func (d *DownTrack) Target() *Track {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rw.pending != nil {
+		return d.rw.pending
+	}
+	return d.rw.src
+}
+
+// Counters returns the payload bytes written, the completed source switches and the pauses.
+func (d *DownTrack) Counters() (bytes, switches, pauses uint64) {
+	return d.bytes.Load(), d.switches.Load(), d.pauses.Load()
 }
 
 // Resync implements resyncer: numbering restarts at the source's next keyframe.

@@ -71,6 +71,8 @@ type Track struct {
 	now     func() int64 // wall clock (unix ns) stamped on forwarded packets
 	hist    *history     // nil: no retransmissions (audio, or History < 0)
 	packets atomic.Uint64
+	bytes   atomic.Uint64 // RTP bytes received (header and payload)
+	rate    rateMeter     // Bitrate, from bytes
 	ssrc    atomic.Uint64 // ssrcKnown | SSRC of the last forwarded packet (0: none yet)
 	reports atomic.Uint64 // Sender Reports forwarded
 }
@@ -112,6 +114,11 @@ func (t *Track) Codec() webrtc.RTPCodecCapability { return t.cfg.Codec }
 // Packets returns the number of RTP packets received.
 func (t *Track) Packets() uint64 { return t.packets.Load() }
 
+// Bitrate returns the rate the publisher sends this track at, in bit/s, measured over the
+// last rateWindow (0 when nothing arrived in that window: the layer is not being sent).
+// Callers on any goroutine may poll it; it costs a lock and a clock read.
+func (t *Track) Bitrate() int { return t.rate.rate(t.bytes.Load(), time.Now()) }
+
 // Forward parses one RTP packet and hands it to every sink. It reports false for data that
 // is not RTP. Only one goroutine may call it.
 func (t *Track) Forward(b []byte) bool {
@@ -119,6 +126,7 @@ func (t *Track) Forward(b []byte) bool {
 		return false
 	}
 	t.packets.Add(1)
+	t.bytes.Add(uint64(len(b)))
 	t.noteSSRC(t.pkt.SSRC)
 	if !t.active.Load() || t.closed.Load() {
 		return true
@@ -270,3 +278,45 @@ func (t *Track) Close() []Sink {
 
 // Closed reports whether Close was called.
 func (t *Track) Closed() bool { return t.closed.Load() }
+
+// rateWindow is the shortest interval a Bitrate measurement spans; rates are smoothed over
+// about two windows.
+const rateWindow = 500 * time.Millisecond
+
+// rateMeter turns a byte counter into a smoothed bit rate for pollers.
+type rateMeter struct {
+	mu        sync.Mutex
+	at        time.Time // start of the current window
+	bytes     uint64    // counter at at
+	bps       float64   // smoothed rate
+	lastBytes uint64    // counter when a byte last arrived
+	lastAt    time.Time // when the counter last moved (as seen by a poll)
+}
+
+// rate returns the smoothed rate given the counter's value now. A window with no bytes gives
+// 0 at once: a layer the publisher stopped must not be chosen.
+func (m *rateMeter) rate(total uint64, now time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at.IsZero() {
+		m.at, m.bytes, m.lastBytes, m.lastAt = now, total, total, now
+		return 0
+	}
+	if total != m.lastBytes {
+		m.lastBytes, m.lastAt = total, now
+	}
+	if now.Sub(m.lastAt) >= rateWindow {
+		m.at, m.bytes, m.bps = now, total, 0
+		return 0
+	}
+	if d := now.Sub(m.at); d >= rateWindow {
+		sample := float64(total-m.bytes) * 8 / d.Seconds()
+		if m.bps == 0 {
+			m.bps = sample
+		} else {
+			m.bps += (sample - m.bps) / 2
+		}
+		m.at, m.bytes = now, total
+	}
+	return int(m.bps)
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/conclave-rtc/conclave/webrtc-agent/internal/pionlog"
@@ -13,7 +14,10 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -34,15 +38,42 @@ type NetConfig struct {
 	// WriteBatchWindow is the longest a datagram waits to be sent with others in one
 	// sendmmsg(2) (0: DefaultWriteBatchWindow; negative: one sendto(2) per datagram).
 	WriteBatchWindow time.Duration
+	// Congestion configures congestion control toward subscribers.
+	Congestion CongestionConfig
 }
+
+// CongestionConfig configures congestion control toward subscribers: a send-side bandwidth
+// estimate per PeerConnection (GCC on the subscriber's transport-wide-cc feedback) that
+// chooses simulcast layers and pauses video (allocate.go).
+type CongestionConfig struct {
+	// Disabled sends every subscriber the layer it asked for whatever its link, without
+	// transport-wide sequence numbers (the cheapest forwarding).
+	Disabled bool
+	// InitialBitrate is the estimate before the first feedback, bit/s (default
+	// DefaultInitialBitrate): what a new subscriber is first given.
+	InitialBitrate int
+	// MaxBitrate caps the estimate, bit/s (default DefaultMaxBitrate).
+	MaxBitrate int
+}
+
+// Defaults of CongestionConfig.
+const (
+	DefaultInitialBitrate = 1_500_000
+	DefaultMaxBitrate     = 20_000_000
+	minBitrate            = 30_000
+)
 
 // Engine holds the shared sockets and the pion API every transport is built from.
 type Engine struct {
-	api   *webrtc.API
-	udp   *ice.MultiUDPMuxDefault
-	batch *batchNet // nil without write batching
-	tcpLn net.Listener
-	tcp   ice.TCPMux
+	api *webrtc.API
+	// newPC serialises PeerConnection creation so that the estimator pion's interceptor
+	// registry builds inside NewPeerConnection (reported through lastBWE) is the new one's.
+	newPC   sync.Mutex
+	lastBWE cc.BandwidthEstimator
+	udp     *ice.MultiUDPMuxDefault
+	batch   *batchNet // nil without write batching
+	tcpLn   net.Listener
+	tcp     ice.TCPMux
 }
 
 // NewEngine opens the UDP (and optional TCP) sockets and builds the API. Close releases
@@ -71,7 +102,7 @@ func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
 	}
 	se, err := e.settings(cfg, filter, lf)
 	if err == nil {
-		e.api, err = newAPI(se)
+		e.api, err = e.newAPI(se, cfg.Congestion, lf)
 	}
 	if err != nil {
 		e.Close()
@@ -139,13 +170,14 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf pionlog.Fa
 }
 
 // newAPI registers the codecs, header extensions and interceptors: the NACK generator
-// (publishers), RTCP reports and TWCC feedback (to publishers). Subscribers' NACKs are
-// answered by the SFU from each source's shared history (sfu.DownTrack), not by pion's
-// per-track responder, which kept a copy of every packet per subscriber. Packets to
-// subscribers carry no transport-wide sequence numbers: the agent runs no send-side
-// bandwidth estimation, and the extension cost a locked counter and an allocation per
-// packet, and made every subscriber send TWCC feedback that the agent parsed and dropped.
-func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+// (publishers), RTCP reports, TWCC feedback (to publishers) and, unless cong.Disabled,
+// congestion control toward subscribers: transport-wide sequence numbers on every packet
+// sent and pion's GCC estimator per PeerConnection, without its pacer (packets leave as they
+// are forwarded; the allocator keeps the rate within the estimate by choosing layers).
+// Subscribers' NACKs are answered by the SFU from each source's shared history
+// (sfu.DownTrack), not by pion's per-track responder, which kept a copy of every packet per
+// subscriber.
+func (e *Engine) newAPI(se webrtc.SettingEngine, cong CongestionConfig, lf pionlog.Factory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range sfu.Codecs() {
 		kind := webrtc.RTPCodecTypeVideo
@@ -173,6 +205,9 @@ func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		func() error { return webrtc.ConfigureRTCPReports(ir) },
 		func() error { return webrtc.ConfigureTWCCSender(m, ir) },
 	}
+	if !cong.Disabled {
+		steps = append(steps, func() error { return e.configureCongestion(ir, cong, lf) })
+	}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("transport: configure api: %w", err)
@@ -182,12 +217,50 @@ func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		webrtc.WithSettingEngine(se)), nil
 }
 
-// newPeerConnection creates a PeerConnection on the shared sockets.
-func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
-	return e.api.NewPeerConnection(webrtc.Configuration{
+// configureCongestion adds the GCC interceptor, then the transport-wide sequence number
+// stamper: interceptors added later wrap the earlier ones' writers, so every packet is
+// stamped before the estimator records its sending.
+func (e *Engine) configureCongestion(ir *interceptor.Registry, cong CongestionConfig, lf pionlog.Factory) error {
+	// The estimator logs every rate change at info level: debug here.
+	quiet := pionlog.Factory{Log: lf.Log, InfoLevel: slog.LevelDebug}
+	initial, maxRate := cong.InitialBitrate, cong.MaxBitrate
+	if initial <= 0 {
+		initial = DefaultInitialBitrate
+	}
+	if maxRate <= 0 {
+		maxRate = DefaultMaxBitrate
+	}
+	initial = min(initial, maxRate)
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial), gcc.SendSideBWEMinBitrate(minBitrate),
+			gcc.SendSideBWEMaxBitrate(maxRate), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()), gcc.WithLoggerFactory(quiet))
+	})
+	if err != nil {
+		return err
+	}
+	f.OnNewPeerConnection(func(_ string, bwe cc.BandwidthEstimator) { e.lastBWE = bwe })
+	ir.Add(f)
+	stamp, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return err
+	}
+	ir.Add(stamp)
+	return nil
+}
+
+// newPeerConnection creates a PeerConnection on the shared sockets and returns its
+// bandwidth estimator (nil with congestion control off).
+func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	e.newPC.Lock()
+	defer e.newPC.Unlock()
+	e.lastBWE = nil
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	})
+	bwe := e.lastBWE
+	e.lastBWE = nil
+	return pc, bwe, err
 }
 
 // MediaAddrs are the local addresses media arrives at: one UDP address per gathered local

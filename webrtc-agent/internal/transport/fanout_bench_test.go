@@ -26,7 +26,9 @@ import (
 // loopback, received by pion peers in a child process so that getrusage counts the server
 // side only. One op is one incoming 1,100-byte packet; frames are 10 packets, sent as fast
 // as possible or paced at CONCLAVE_FANOUT_RATE incoming packets per second.
-// CONCLAVE_FANOUT_BATCH sets the write batching window (e.g. -1s: no batching). It reports
+// CONCLAVE_FANOUT_BATCH sets the write batching window (e.g. -1s: no batching);
+// CONCLAVE_FANOUT_CC=off turns congestion control off (transport-wide sequence numbers, the
+// estimator and the allocator; the receivers send transport-wide-cc feedback). It reports
 // the server's CPU per forwarded packet (user+system; on loopback the system share includes
 // the receiving socket's delivery), allocations per packet, datagrams per sendmmsg and the
 // share of packets the receivers got. Run it with a small -benchtime, e.g.
@@ -75,6 +77,7 @@ func newFanout(b *testing.B, subs int) *fanout {
 	if v, err := time.ParseDuration(os.Getenv("CONCLAVE_FANOUT_BATCH")); err == nil {
 		cfg.WriteBatchWindow = v // negative: no batching
 	}
+	cfg.Congestion.Disabled = os.Getenv("CONCLAVE_FANOUT_CC") == "off"
 	eng, err := NewEngine(cfg, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -170,6 +170,7 @@ func (t *Transport) startRTCPLoop(sender *webrtc.RTPSender, down *sfu.DownTrack)
 			// result over instead of a second parse (ReadRTCP also allocates a buffer per
 			// call).
 			if pkts, err := attrs.GetRTCPPackets(buf[:n]); err == nil {
+				t.noteFeedback(pkts)
 				down.HandleRTCP(pkts)
 			}
 		}

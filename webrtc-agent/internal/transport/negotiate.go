@@ -64,11 +64,12 @@ func (t *Transport) peerConnection() (*webrtc.PeerConnection, bool, error) {
 	if t.pc != nil {
 		return t.pc, false, nil
 	}
-	pc, err := t.cfg.Engine.newPeerConnection()
+	pc, bwe, err := t.cfg.Engine.newPeerConnection()
 	if err != nil {
 		return nil, false, fmt.Errorf("transport: new peer connection: %w", err)
 	}
-	t.pc = pc
+	t.pc, t.bwe = pc, bwe
+	t.startAllocator()
 	pc.OnTrack(t.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { t.onState(pc, s) })
 	return pc, true, nil

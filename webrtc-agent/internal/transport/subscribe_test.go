@@ -15,17 +15,22 @@ import (
 
 // TestTransportSubscriptionWire sends a source's packets to a pion subscriber through the
 // engine's batched socket and checks what arrives: every packet, in order, with its
-// payload, and without the transport-wide sequence number extension (the agent does not
-// run send-side bandwidth estimation, so subscribers are not asked for TWCC feedback).
+// payload; with congestion control, each with the next transport-wide sequence number
+// (the subscriber's feedback drives the estimate), without, with no such extension.
 func TestTransportSubscriptionWire(t *testing.T) {
 	for _, window := range []time.Duration{0, -1} {
-		t.Run(fmt.Sprint("batch window ", window), func(t *testing.T) { testSubscriptionWire(t, window) })
+		for _, off := range []bool{false, true} {
+			t.Run(fmt.Sprintf("batch window %v congestion control off %v", window, off), func(t *testing.T) {
+				testSubscriptionWire(t, window, off)
+			})
+		}
 	}
 }
 
-func testSubscriptionWire(t *testing.T, window time.Duration) {
+func testSubscriptionWire(t *testing.T, window time.Duration, ccOff bool) {
 	base := runtime.NumGoroutine()
-	eng, err := NewEngine(NetConfig{Interfaces: []string{"lo"}, IncludeLoopback: true, WriteBatchWindow: window}, nil)
+	eng, err := NewEngine(NetConfig{Interfaces: []string{"lo"}, IncludeLoopback: true, WriteBatchWindow: window,
+		Congestion: CongestionConfig{Disabled: ccOff}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +98,7 @@ func testSubscriptionWire(t *testing.T, window time.Duration) {
 	}
 	f.tag = 0xAB // marks the packets checked below; warm-up packets may still arrive
 	id := 0
-	next, checked := uint16(0), 0
+	next, nextTWCC, checked := uint16(0), uint16(0), 0
 	for frame := range 10 { // one frame at a time: a burst must fit the receiver's socket buffer
 		f.frame(false)
 		for checked < 10*(frame+1) {
@@ -117,8 +122,22 @@ func testSubscriptionWire(t *testing.T, window time.Duration) {
 			case id = <-twccID:
 			default:
 			}
-			if id != 0 && p.GetExtension(uint8(id)) != nil {
-				t.Fatalf("packet %d carries a transport-cc extension", checked)
+			if id == 0 {
+				t.Fatal("transport-cc not negotiated")
+			}
+			ext := p.GetExtension(uint8(id))
+			switch {
+			case ccOff && ext != nil:
+				t.Fatalf("packet %d carries a transport-cc extension without congestion control", checked)
+			case !ccOff:
+				var tcc rtp.TransportCCExtension
+				if err := tcc.Unmarshal(ext); err != nil {
+					t.Fatalf("packet %d: transport-cc extension %x: %v", checked, ext, err)
+				}
+				if checked > 0 && tcc.TransportSequence != nextTWCC {
+					t.Fatalf("packet %d: transport sequence %d, want %d", checked, tcc.TransportSequence, nextTWCC)
+				}
+				nextTWCC = tcc.TransportSequence + 1
 			}
 			checked++
 		}

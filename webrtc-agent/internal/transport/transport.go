@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/webrtc-agent/internal/sfu"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -39,6 +41,9 @@ type Config struct {
 	Listener      Listener
 	Logger        *slog.Logger
 	GatherTimeout time.Duration
+	// Layers returns the simulcast layers of a publication track's publication (the track
+	// included), for congestion control to choose from; nil: only the subscribed track.
+	Layers func(*sfu.Track) []*sfu.Track
 }
 
 // PubTrack is a track a client will publish.
@@ -71,6 +76,7 @@ type trackOp struct {
 	formats    []protocol.Format     // publication
 	down       *sfu.DownTrack        // subscription
 	published  map[string]*sfu.Track // publication tracks by rid ("" without simulcast)
+	alloc      *videoAlloc           // video subscription: congestion-control state
 	negotiated bool
 }
 
@@ -90,7 +96,14 @@ type Transport struct {
 	connected  bool
 	failed     bool
 	closed     bool
-	wg         sync.WaitGroup // read loops
+	allocating bool                  // the allocator runs
+	bwe        cc.BandwidthEstimator // of pc (nil: congestion control off)
+	twccSeen   atomic.Bool           // the client sent transport-wide-cc feedback
+	remb       atomic.Uint64         // the client's latest REMB (bit/s)
+	estPrev    int                   // allocator goroutine: the previous round's estimate
+	estFellAt  time.Time             // allocator goroutine: when the estimate last fell
+	done       chan struct{}         // closed by Close
+	wg         sync.WaitGroup        // read loops, allocator
 }
 
 // New returns a transport without a PeerConnection.
@@ -105,7 +118,7 @@ func New(cfg Config) (*Transport, error) {
 		cfg.GatherTimeout = DefaultGatherTimeout
 	}
 	return &Transport{cfg: cfg, log: cfg.Logger.With("transport", cfg.ID),
-		ops: map[string]*operation{}, mids: map[string]*trackOp{}}, nil
+		ops: map[string]*operation{}, mids: map[string]*trackOp{}, done: make(chan struct{})}, nil
 }
 
 // ID returns the transport id.
@@ -144,7 +157,11 @@ func (t *Transport) AddSubscription(opID, controller string, tracks []SubTrack) 
 			return fmt.Errorf("%w: mid %s has no %s source", ErrBadRequest, st.Mid, st.Kind)
 		}
 		down := sfu.NewDownTrack(st.Kind.String()+"-"+st.Mid, opID, st.Source)
-		op.tracks = append(op.tracks, &trackOp{op: op, mid: st.Mid, kind: st.Kind, down: down})
+		to := &trackOp{op: op, mid: st.Mid, kind: st.Kind, down: down}
+		if st.Kind == webrtc.RTPCodecTypeVideo {
+			to.alloc = &videoAlloc{ceiling: t.ceilingFor(st.Source)}
+		}
+		op.tracks = append(op.tracks, to)
 	}
 	if err := t.addOperation(op); err != nil {
 		return err
@@ -271,7 +288,16 @@ func (t *Transport) Control(opID, kind string, active *bool, layer *sfu.Track) e
 func (t *Transport) switchLayer(op *operation, layer *sfu.Track) error {
 	for _, to := range op.tracks {
 		if to.down != nil && to.kind == layer.Kind() {
-			return to.down.Switch(layer)
+			if err := to.down.Switch(layer); err != nil {
+				return err
+			}
+			if to.alloc != nil {
+				ceiling := t.ceilingFor(layer)
+				t.mu.Lock()
+				to.alloc.ceiling = ceiling
+				t.mu.Unlock()
+			}
+			return nil
 		}
 	}
 	return fmt.Errorf("%w: operation %s has no %s subscription to switch", ErrBadRequest, op.id, layer.Kind())
@@ -286,6 +312,7 @@ func (t *Transport) Close() {
 		return
 	}
 	t.closed = true
+	close(t.done)
 	pc, ops := t.pc, t.ops
 	t.ops, t.mids = map[string]*operation{}, map[string]*trackOp{}
 	t.mu.Unlock()
