@@ -52,11 +52,13 @@ type SubscriptionTrackStats struct {
 	// Paused: congestion control stopped the video (its lowest layer does not fit).
 	Paused bool `json:"paused"`
 	// Active: the subscriber did not mute it.
-	Active           bool   `json:"active"`
-	Packets          uint64 `json:"packets"`
-	Bytes            uint64 `json:"bytes"`
-	LayerSwitches    uint64 `json:"layerSwitches"`
-	Pauses           uint64 `json:"pauses"`
+	Active        bool   `json:"active"`
+	Packets       uint64 `json:"packets"`
+	Bytes         uint64 `json:"bytes"`
+	LayerSwitches uint64 `json:"layerSwitches"`
+	Pauses        uint64 `json:"pauses"`
+	// Padding counts padding-only packets sent as bandwidth probes.
+	Padding          uint64 `json:"padding"`
 	Retransmitted    uint64 `json:"retransmitted"`
 	RetransmitMissed uint64 `json:"retransmitMissed"`
 }
@@ -98,6 +100,9 @@ type RTCSubTrack struct {
 	// Layers are the source's simulcast track ids (rid order, highest first) when the source
 	// is simulcast; Source is the initially chosen layer.
 	Layers []TrackRef `json:"layers,omitempty"`
+	// Chosen: the subscriber asked for this very layer (by track id); congestion control
+	// may send a lower one, never a higher. Otherwise it picks among all layers.
+	Chosen bool `json:"chosen,omitempty"`
 }
 
 // RTCSubscribe registers a subscription on a transport (creating the transport if new).

@@ -109,7 +109,7 @@ func (a *Agent) subscribe(ctx context.Context, r protocol.RTCSubscribe) error {
 		if t.Format.Codec != "" && !sfu.FormatMatches(t.Format, src.Codec()) {
 			return errs.BadRequestf("Format is not acceptable: track %s is %s", src.ID(), sfu.FormatOf(src.Codec()).Codec)
 		}
-		tracks = append(tracks, transport.SubTrack{Mid: t.Mid, Kind: kind, Source: src})
+		tracks = append(tracks, transport.SubTrack{Mid: t.Mid, Kind: kind, Source: src, Chosen: t.Chosen})
 	}
 	return a.withTransport(r.TransportID, ownerKey(r.RoomID, r.Owner), func(tr *transport.Transport) error {
 		return tr.AddSubscription(r.OperationID, r.Controller, tracks)

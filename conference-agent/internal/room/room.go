@@ -162,6 +162,7 @@ type subTrack struct {
 	format protocol.Format
 	params *protocol.VideoParameters
 	layers []protocol.TrackRef
+	chosen bool // the subscriber named the layer (a track id): a ceiling, not a default
 	// xcode is the pending transcode of a track asking for something in the source's
 	// optional capabilities; once started, source is the transcoded track on xcodeAgent.
 	xcode      *protocol.XcodeStart

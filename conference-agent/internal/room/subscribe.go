@@ -122,6 +122,7 @@ func (r *Room) resolveSubTrack(req protocol.SubTrack) (subTrack, error) {
 		for _, l := range pub.layers(src.Type, src.Mid) {
 			st.layers = append(st.layers, r.trackRef(pub, l.ID))
 		}
+		st.chosen = req.From == src.ID
 	}
 	return st, nil
 }
@@ -223,7 +224,7 @@ func rtcSubTracks(tracks []subTrack) []protocol.RTCSubTrack {
 	out := make([]protocol.RTCSubTrack, 0, len(tracks))
 	for _, t := range tracks {
 		out = append(out, protocol.RTCSubTrack{
-			Mid: t.mid, Type: t.kind, Source: t.source, Format: t.format, Layers: t.layers,
+			Mid: t.mid, Type: t.kind, Source: t.source, Format: t.format, Layers: t.layers, Chosen: t.chosen,
 		})
 	}
 	return out

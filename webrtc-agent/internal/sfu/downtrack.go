@@ -32,11 +32,14 @@ type DownTrack struct {
 	rtx    retransmitter
 	held   bool // the transport cannot carry media yet (not connected): nothing is sent
 	paused bool // congestion control stopped the video: the link cannot carry its lowest layer
+	ended  bool // the last packet sent ended a frame (marker): padding may follow
+	pad    []byte
 
 	sent     atomic.Uint64
 	bytes    atomic.Uint64 // RTP payload bytes written (not retransmissions)
 	switches atomic.Uint64 // completed source switches
 	pauses   atomic.Uint64 // SetPaused(true) transitions
+	padded   atomic.Uint64 // padding-only packets sent (probes)
 }
 
 var (
@@ -137,12 +140,56 @@ func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 	h.Extensions, h.CSRC = h.Extensions[:0], nil
 	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = p.Marker, d.pt, seq, ts, d.ssrc
 	if _, err := d.writer.WriteRTP(h, p.Payload); err == nil {
+		d.ended = p.Marker
 		d.sent.Add(1)
 		d.bytes.Add(uint64(len(p.Payload)))
 		if src.hist != nil {
 			d.rtx.note(src, p.Seq, seq, ts)
 		}
 	}
+}
+
+// MaxPadding is the largest padding a padding-only packet carries (RTP's padding length is
+// one byte).
+const MaxPadding = 255
+
+// WritePadding sends n padding-only packets of size bytes (1..MaxPadding): congestion
+// control's bandwidth probes. They take the next sequence numbers (the media that follows
+// is renumbered after them) and the last timestamp, so a receiver drops them as padding.
+// Nothing is sent (0 returned) before the first media packet, in the middle of a frame, or
+// while the track cannot send; padding is allowed while paused, which is how a paused video
+// finds out that the link recovered.
+func (d *DownTrack) WritePadding(n, size int) int {
+	size = min(max(size, 1), MaxPadding)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.writer == nil || !d.active || d.held || !d.rw.started || !(d.ended || d.paused) {
+		return 0
+	}
+	if len(d.pad) != size {
+		d.pad = make([]byte, size)
+		d.pad[size-1] = byte(size)
+	}
+	sent := 0
+	h := &d.hdr
+	// Media older than this point (a late retransmission from the publisher) would be
+	// numbered over the padding: from now on it is dropped, like media older than a sync.
+	d.rw.baseSeq = d.rw.lastSeq - d.rw.seqOff + 1
+	for range n {
+		seq := d.rw.lastSeq + 1
+		h.Version, h.Padding, h.Extension, h.ExtensionProfile = 2, true, false, 0
+		h.Extensions, h.CSRC = h.Extensions[:0], nil
+		h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = false, d.pt, seq, d.rw.lastTS, d.ssrc
+		if _, err := d.writer.WriteRTP(h, d.pad); err != nil {
+			break
+		}
+		d.rw.lastSeq = seq
+		d.rw.seqOff++
+		sent++
+	}
+	h.Padding = false
+	d.padded.Add(uint64(sent))
+	return sent
 }
 
 // Retransmitted returns the packets resent for NACKs and the NACKed packets that were no
@@ -262,9 +309,10 @@ func (d *DownTrack) Target() *Track {
 	return d.rw.src
 }
 
-// Counters returns the payload bytes written, the completed source switches and the pauses.
-func (d *DownTrack) Counters() (bytes, switches, pauses uint64) {
-	return d.bytes.Load(), d.switches.Load(), d.pauses.Load()
+// Counters returns the payload bytes written, the completed source switches, the pauses
+// and the padding-only packets sent.
+func (d *DownTrack) Counters() (bytes, switches, pauses, padding uint64) {
+	return d.bytes.Load(), d.switches.Load(), d.pauses.Load(), d.padded.Load()
 }
 
 // Resync implements resyncer: numbering restarts at the source's next keyframe.

@@ -30,6 +30,10 @@ const (
 	upFailWindow   = 5 * time.Second
 	upBackoffReset = 30 * time.Second
 	pauseEvidence  = 10 * time.Second
+	fitBackoff     = 8 * time.Second
+	// pauseDelay is how long a video keeps its lowest layer although it does not fit before
+	// it is paused: the estimate undershoots for a moment when a queue drains.
+	pauseDelay = time.Second
 )
 
 // videoAlloc is the congestion-control state of one video subscription.
@@ -37,11 +41,11 @@ type videoAlloc struct {
 	// ceiling is the layer the subscriber asked for (nil: none, any layer may be chosen);
 	// congestion control may go below it, never above. Guarded by Transport.mu; the other
 	// fields belong to the allocator goroutine.
-	ceiling   *sfu.Track
-	backoff   time.Duration
-	lastDown  time.Time
-	lastUp    time.Time
-	estimated bool // the allocator chose the layer at least once
+	ceiling  *sfu.Track
+	backoff  time.Duration
+	lastDown time.Time
+	lastUp   time.Time
+	starved  time.Time // since when nothing fits (zero: something does)
 }
 
 // layerChoice is a candidate layer with its rate.
@@ -118,48 +122,90 @@ func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 	return out
 }
 
-// apply carries out an item's choice with the upgrade back-off; it returns whether the
-// subscription changed layer or pause state.
-func (it *allocItem) apply(now time.Time) bool {
+// keepDiscount is the share of its rate a layer the subscriber already receives (or one below
+// it) counts for: a layer whose rate wobbles a little above the budget is kept rather than
+// dropped and probed for again.
+const keepDiscount = 0.85
+
+// discountKept applies keepDiscount to the current layer and those below it (their order
+// stays: all are scaled alike, and the next layer up is dearer than the current one's full
+// rate).
+func (it *allocItem) discountKept() {
+	cur := min(it.current(), len(it.cands)-1)
+	for i := 0; i <= cur; i++ {
+		it.cands[i].bps = int(float64(it.cands[i].bps) * keepDiscount)
+	}
+}
+
+// current returns the index of the layer the item sends (or is switching to) among its
+// candidates, -1 when paused, and len(cands) when that layer is not a candidate any more (it
+// stopped flowing or is above a new ceiling: moving off it counts as a step down).
+func (it *allocItem) current() int {
+	if it.down.Paused() {
+		return -1
+	}
+	target := it.down.Target()
+	if i := slices.IndexFunc(it.cands, func(c layerChoice) bool { return c.track == target }); i >= 0 {
+		return i
+	}
+	return len(it.cands)
+}
+
+// stepDown carries out a choice below the current layer at once (a pause when choice < 0);
+// a step down soon after a step up doubles the item's up-step back-off.
+func (it *allocItem) stepDown(now time.Time) {
+	st := it.state
+	if st.backoff == 0 || !st.lastDown.IsZero() && now.Sub(st.lastDown) > upBackoffReset {
+		st.backoff = baseUpBackoff
+	}
+	if !st.lastUp.IsZero() && now.Sub(st.lastUp) < upFailWindow {
+		st.backoff = min(st.backoff*2, maxUpBackoff)
+		st.lastUp = time.Time{} // one failed up-step doubles once, however many steps down follow
+	}
+	st.lastDown = now
+	it.switchTo(it.choice)
+}
+
+// mayStepUp reports whether the back-off since the last step down is over. When the estimate
+// alone says the next layer fits (fits), the wait is at most fitBackoff: the estimate grew
+// back since the step down, and the link may well have recovered.
+func (it *allocItem) mayStepUp(now time.Time, fits bool) bool {
+	st := it.state
+	if st.backoff == 0 || !st.lastDown.IsZero() && now.Sub(st.lastDown) > upBackoffReset {
+		st.backoff = baseUpBackoff
+	}
+	wait := st.backoff
+	if fits {
+		wait = min(wait, fitBackoff)
+	}
+	return st.lastDown.IsZero() || now.Sub(st.lastDown) >= wait
+}
+
+// stepUp switches to the candidate choice (resuming a paused video).
+func (it *allocItem) stepUp(now time.Time, choice int) {
+	it.state.lastUp = now
+	it.switchTo(choice)
+}
+
+// failUp records an up-step that its probe showed the link cannot carry: like an up-step
+// undone at once, it doubles the back-off.
+func (it *allocItem) failUp(now time.Time) {
 	st := it.state
 	if st.backoff == 0 {
 		st.backoff = baseUpBackoff
 	}
-	if !st.lastDown.IsZero() && now.Sub(st.lastDown) > upBackoffReset {
-		st.backoff = baseUpBackoff
-	}
-	current := -1
-	paused := it.down.Paused()
-	if !paused {
-		target := it.down.Target()
-		current = slices.IndexFunc(it.cands, func(c layerChoice) bool { return c.track == target })
-		if current < 0 { // the layer sent stopped flowing (or is above a new ceiling): move now
-			current = len(it.cands)
-		}
-	}
-	switch {
-	case it.choice == current:
-		return false
-	case it.choice < current: // down, or pause
-		if !st.lastUp.IsZero() && now.Sub(st.lastUp) < upFailWindow {
-			st.backoff = min(st.backoff*2, maxUpBackoff)
-		}
-		st.lastDown = now
-	default: // up, or resume
-		if !st.lastDown.IsZero() && now.Sub(st.lastDown) < st.backoff {
-			return false
-		}
-		st.lastUp = now
-	}
-	if it.choice < 0 {
+	st.backoff = min(st.backoff*2, maxUpBackoff)
+	st.lastUp, st.lastDown = time.Time{}, now
+}
+
+// switchTo pauses the video (choice < 0) or points it at candidate choice, resuming it.
+func (it *allocItem) switchTo(choice int) {
+	if choice < 0 {
 		it.down.SetPaused(true)
-		return true
+		return
 	}
-	if err := it.down.Switch(it.cands[it.choice].track); err != nil {
-		return false
+	if err := it.down.Switch(it.cands[choice].track); err != nil {
+		return
 	}
-	if paused {
-		it.down.SetPaused(false)
-	}
-	return true
+	it.down.SetPaused(false)
 }

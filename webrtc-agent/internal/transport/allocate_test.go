@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -70,48 +71,49 @@ func TestAllocateShares(t *testing.T) {
 	}
 }
 
-// TestAllocApplyBackoff follows one subscription through congestion: down at once, up only
-// after the back-off, a failed upgrade doubles the back-off, pause and resume.
-func TestAllocApplyBackoff(t *testing.T) {
+// TestAllocStepBackoff follows one subscription through congestion: down at once, up only
+// after the back-off, a failed up-step doubles the back-off, which resets after a long calm.
+func TestAllocStepBackoff(t *testing.T) {
 	ts, cs := layers(100, 300, 1000)
 	down := sfu.NewDownTrack("v", "s", ts[2])
-	st := &videoAlloc{}
+	it := &allocItem{down: down, state: &videoAlloc{}, cands: cs}
 	now := time.Unix(1000, 0)
-	step := func(choice int, wantChanged bool, wantTarget *sfu.Track, wantPaused bool) {
-		t.Helper()
-		it := &allocItem{down: down, state: st, cands: cs, choice: choice}
-		if got := it.apply(now); got != wantChanged {
-			t.Fatalf("at %v choice %d: changed %v, want %v", now.Unix()-1000, choice, got, wantChanged)
-		}
-		if down.Target() != wantTarget || down.Paused() != wantPaused {
-			t.Fatalf("at %v: target %s paused %v, want %s %v", now.Unix()-1000, down.Target().ID(), down.Paused(),
-				wantTarget.ID(), wantPaused)
-		}
+	if it.current() != 2 || !it.mayStepUp(now, false) {
+		t.Fatalf("start: current %d", it.current())
 	}
-	step(2, false, ts[2], false)
-	step(0, true, ts[0], false) // congestion: down at once
+	it.choice = 0
+	it.stepDown(now)
+	if it.current() != 0 || down.Target() != ts[0] {
+		t.Fatalf("after the step down: current %d", it.current())
+	}
+	if it.mayStepUp(now.Add(time.Second), false) || !it.mayStepUp(now.Add(2*time.Second), false) {
+		t.Fatal("base back-off is not 2 s")
+	}
+	now = now.Add(2 * time.Second)
+	it.stepUp(now, 1)
 	now = now.Add(time.Second)
-	step(2, false, ts[0], false) // too early to go up
-	now = now.Add(time.Second)
-	step(1, true, ts[1], false) // back-off (2 s) over
-	now = now.Add(time.Second)
-	step(0, true, ts[0], false) // the upgrade failed within 5 s: back-off doubles to 4 s
-	now = now.Add(3 * time.Second)
-	step(1, false, ts[0], false)
-	now = now.Add(time.Second)
-	step(1, true, ts[1], false)
-	now = now.Add(10 * time.Second)
-	step(-1, true, ts[1], true) // nothing fits: paused, the layer kept
-	now = now.Add(time.Second)
-	step(-1, false, ts[1], true)
+	it.choice = 0
+	it.stepDown(now) // undone within 5 s: the back-off doubles
+	it.stepDown(now) // the same congestion: once only
+	if it.mayStepUp(now.Add(3*time.Second), false) || !it.mayStepUp(now.Add(4*time.Second), false) {
+		t.Fatal("back-off after a failed step up is not 4 s")
+	}
 	now = now.Add(4 * time.Second)
-	step(0, true, ts[0], false) // resumed on the layer that fits
-	now = now.Add(40 * time.Second)
-	step(0, false, ts[0], false)
-	step(2, true, ts[2], false) // long since the last step down: no back-off
-	_, _, pauses := down.Counters()
-	if pauses != 1 {
-		t.Fatalf("pauses %d, want 1", pauses)
+	it.failUp(now) // a failed probe: 8 s
+	if it.mayStepUp(now.Add(7*time.Second), false) || !it.mayStepUp(now.Add(8*time.Second), false) {
+		t.Fatal("back-off after a failed probe is not 8 s")
+	}
+	it.choice = -1
+	it.stepDown(now)
+	if it.current() != -1 || !down.Paused() {
+		t.Fatal("not paused")
+	}
+	if !it.mayStepUp(now.Add(upBackoffReset+time.Second), false) {
+		t.Fatal("back-off not reset after a long calm")
+	}
+	it.stepUp(now.Add(40*time.Second), 0)
+	if it.current() != 0 || down.Paused() {
+		t.Fatal("not resumed on the lowest layer")
 	}
 }
 
@@ -119,10 +121,64 @@ func TestAllocApplyBackoff(t *testing.T) {
 func TestAllocStoppedLayer(t *testing.T) {
 	ts, cs := layers(100, 300, 1000)
 	down := sfu.NewDownTrack("v", "s", ts[2])
-	st := &videoAlloc{lastDown: time.Unix(999, 0)}
-	it := &allocItem{down: down, state: st, cands: cs[:2], choice: 1} // the top layer stopped
-	if !it.apply(time.Unix(1000, 0)) || down.Target() != ts[1] {
+	it := &allocItem{down: down, state: &videoAlloc{}, cands: cs[:2], choice: 1} // the top layer stopped
+	if it.current() != 2 {
+		t.Fatalf("current %d, want 2 (not a candidate)", it.current())
+	}
+	it.stepDown(time.Unix(1000, 0))
+	if down.Target() != ts[1] {
 		t.Fatalf("target %s, want %s", down.Target().ID(), ts[1].ID())
+	}
+}
+
+// TestAllocProbe: a step up waits for a probe; the probe succeeds when the estimate held
+// (the step is taken and its rate trusted) and fails when the estimate fell (back-off). A
+// paused video is probed once its back-off is over even when the estimate does not allow it.
+func TestAllocProbe(t *testing.T) {
+	ts, cs := layers(100, 300, 1000)
+	down := sfu.NewDownTrack("v", "s", ts[0])
+	it := &allocItem{down: down, state: &videoAlloc{}, cands: cs, choice: 1}
+	tr := &Transport{log: slog.New(slog.DiscardHandler)}
+	now := time.Unix(1000, 0)
+	items := []*allocItem{it}
+	tr.runProbe(now, 500, 50, items, items)
+	p := tr.probe
+	if p == nil || p.choice != 1 || p.bps != 240 || p.proves != 433 {
+		t.Fatalf("probe %+v: want a step to 1 padding 240 bit/s proving (50+100+240)/0.9", p)
+	}
+	tr.runProbe(now.Add(time.Second), 500, 50, items, nil)
+	if tr.probe == nil || down.Target() != ts[0] {
+		t.Fatal("probe ended early")
+	}
+	tr.runProbe(now.Add(probeTime), 500, 50, items, nil)
+	if tr.probe != nil || down.Target() != ts[1] || tr.trusted != p.proves {
+		t.Fatalf("after the probe: target %s, trusted %d", down.Target().ID(), tr.trusted)
+	}
+
+	// A failing probe: the estimate falls while it runs.
+	now = now.Add(10 * time.Second)
+	it.choice = 2
+	tr.runProbe(now, 2000, 50, items, items)
+	if tr.probe == nil || tr.probe.choice != 2 {
+		t.Fatalf("probe %+v", tr.probe)
+	}
+	tr.estFellAt = now.Add(500 * time.Millisecond)
+	tr.runProbe(now.Add(500*time.Millisecond), 400, 50, items, nil)
+	if tr.probe != nil || down.Target() != ts[1] || it.mayStepUp(now.Add(3*time.Second), false) {
+		t.Fatal("a failed probe stepped up or left no back-off")
+	}
+
+	// Paused: probed toward the lowest layer once the back-off is over.
+	it.choice = -1
+	it.stepDown(now)
+	later := now.Add(maxUpBackoff)
+	tr.runProbe(later, 50, 50, items, items)
+	if tr.probe == nil || tr.probe.choice != 0 || tr.probe.bps != 120 {
+		t.Fatalf("paused video not probed: %+v", tr.probe)
+	}
+	tr.runProbe(later.Add(probeTime), 50, 50, items, nil)
+	if down.Paused() || down.Target() != ts[0] {
+		t.Fatal("not resumed after a successful probe")
 	}
 }
 

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -40,7 +42,8 @@ func (t *Transport) Estimate() (bps int, source string) {
 	return 0, ""
 }
 
-// startAllocator runs allocation rounds until the transport closes (once per transport).
+// startAllocator runs allocation rounds until the transport closes (once per transport);
+// while a probe runs it also paces the probe's padding.
 func (t *Transport) startAllocator() {
 	if t.allocating || t.closed {
 		return
@@ -51,47 +54,196 @@ func (t *Transport) startAllocator() {
 		defer t.wg.Done()
 		tick := time.NewTicker(allocInterval)
 		defer tick.Stop()
+		pace := time.NewTicker(probePace)
+		pace.Stop()
 		for {
 			select {
 			case <-t.done:
 				return
 			case now := <-tick.C:
+				was := t.probe != nil
 				t.allocateOnce(now)
+				if !was && t.probe != nil {
+					pace.Reset(probePace)
+				} else if was && t.probe == nil {
+					pace.Stop()
+				}
+			case now := <-pace.C:
+				if t.probe != nil {
+					t.probe.pad(now)
+				}
 			}
 		}
 	}()
+}
+
+// Probing (see allocate.go): before a video steps up (or a paused one resumes), the transport
+// sends padding for probeTime so that the link carries the rate the step would need; the step
+// is taken only if the estimate did not fall meanwhile. The rate a probe proved is then
+// trusted (the allocator's estimate is at least that) until the estimate falls: GCC's own
+// estimate grows slowly where the link was not yet tried.
+const (
+	probeTime = 1500 * time.Millisecond
+	probePace = 20 * time.Millisecond
+	// probeOverhead is the share of padding above the step's rate.
+	probeOverhead = 1.2
+	// paddingWire is a padding packet's bytes on the wire (padding, RTP header with the
+	// transport-wide sequence number, SRTP tag, UDP/IP), for pacing.
+	paddingWire = sfu.MaxPadding + 12 + 8 + 16 + 28
+)
+
+// probe is one running bandwidth probe.
+type probe struct {
+	it         *allocItem
+	choice     int       // the candidate to step up to
+	start, end time.Time //
+	bps        int       // padding rate
+	proves     int       // the budget the step needs: trusted after a successful probe
+	owed       float64   // padding bytes due and not yet sent
+	last       time.Time
+}
+
+// pad sends the padding due since the last call, in packets of sfu.MaxPadding bytes. Padding
+// that cannot go now (in the middle of a frame) is sent later, up to 100 ms worth.
+func (p *probe) pad(now time.Time) {
+	if !p.last.IsZero() {
+		p.owed += float64(p.bps) / 8 * now.Sub(p.last).Seconds()
+	}
+	p.last = now
+	p.owed = min(p.owed, float64(p.bps)/8*0.1)
+	if n := int(p.owed / paddingWire); n > 0 {
+		p.owed -= float64(p.it.down.WritePadding(n, sfu.MaxPadding) * paddingWire)
+	}
 }
 
 // allocateOnce runs one allocation round (see allocate.go).
 func (t *Transport) allocateOnce(now time.Time) {
 	est, source := t.Estimate()
 	if source == "" {
-		return
-	}
-	audio, items := t.allocItems()
-	if len(items) == 0 {
+		t.probe = nil
 		return
 	}
 	if est < t.estPrev*95/100 {
 		t.estFellAt = now
+		t.trusted = 0 // congestion: what probes proved no longer holds
 	}
 	t.estPrev = est
-	budget := int(float64(est)*allocHeadroom) - audio
-	allocate(budget, items, !t.estFellAt.IsZero() && now.Sub(t.estFellAt) < pauseEvidence)
+	audio, items := t.allocItems()
+	if len(items) == 0 {
+		t.probe = nil
+		return
+	}
+	budget := int(float64(max(est, t.trusted))*allocHeadroom) - audio
 	for _, it := range items {
-		if it.apply(now) {
-			t.log.Debug("congestion control", "track", it.down.ID(), "estimate", est, "source", source,
-				"layer", choiceName(it), "paused", it.choice < 0)
+		it.discountKept()
+	}
+	allocate(budget, items, !t.estFellAt.IsZero() && now.Sub(t.estFellAt) < pauseEvidence)
+	if now.Sub(t.loggedAt) >= time.Second && t.log.Enabled(context.Background(), slog.LevelDebug) {
+		t.loggedAt = now
+		for _, it := range items {
+			t.log.Debug("congestion control", "track", it.down.ID(), "estimate", est, "trusted", t.trusted,
+				"budget", budget, "sending", choiceName(it, it.current()), "fits", choiceName(it, it.choice),
+				"probing", t.probe != nil)
 		}
-		it.state.estimated = true
+	}
+	var up []*allocItem // items below their best layer
+	for _, it := range items {
+		cur := it.current()
+		if it.choice >= 0 {
+			it.state.starved = time.Time{}
+		} else if cur >= 0 {
+			if it.state.starved.IsZero() {
+				it.state.starved = now
+			}
+			if now.Sub(it.state.starved) < pauseDelay {
+				it.choice = 0 // not paused yet: the lowest layer meanwhile
+			}
+		}
+		switch {
+		case it.choice < cur:
+			if t.probe != nil && t.probe.it.down == it.down {
+				t.probe = nil
+			}
+			it.stepDown(now)
+			t.log.Debug("congestion control: down", "track", it.down.ID(), "estimate", est, "source", source,
+				"layer", choiceName(it, it.choice))
+		case cur < len(it.cands)-1:
+			up = append(up, it) // below its best layer: probed when its back-off allows
+		}
+	}
+	t.runProbe(now, est, audio, items, up)
+}
+
+// runProbe ends the running probe (stepping up when the estimate held) or starts one for the
+// first item below its best layer whose back-off is over, whatever the estimate says: GCC
+// caps its estimate at 1.5 times the rate it sees acknowledged, and a paused video sends
+// nothing to be acknowledged, so only a probe can show that a higher layer fits.
+func (t *Transport) runProbe(now time.Time, est, audio int, items, up []*allocItem) {
+	if p := t.probe; p != nil {
+		it := itemOf(items, p.it.down)
+		switch {
+		case it == nil: // the subscription ended or lost its candidates
+			t.probe = nil
+		case t.estFellAt.After(p.start):
+			it.failUp(now)
+			t.probe = nil
+			t.log.Debug("congestion control: probe failed", "track", it.down.ID(), "estimate", est)
+		case !now.Before(p.end):
+			if p.choice < len(it.cands) {
+				it.stepUp(now, p.choice)
+				t.trusted = max(t.trusted, p.proves)
+				t.log.Debug("congestion control: up", "track", it.down.ID(), "estimate", est,
+					"layer", choiceName(it, p.choice))
+			}
+			t.probe = nil
+		}
+		return
+	}
+	for _, it := range up {
+		cur := it.current()
+		if !it.mayStepUp(now, it.choice > cur) {
+			continue
+		}
+		next := min(cur+1, len(it.cands)-1)
+		if next <= cur && cur >= 0 {
+			continue
+		}
+		extra := it.cands[next].bps
+		if cur >= 0 && cur < len(it.cands) {
+			extra -= it.cands[cur].bps
+		}
+		if extra <= 0 {
+			it.stepUp(now, next) // no dearer: nothing to probe
+			continue
+		}
+		sending := audio
+		for _, o := range items {
+			if c := o.current(); c >= 0 && c < len(o.cands) {
+				sending += o.cands[c].bps
+			}
+		}
+		t.probe = &probe{it: it, choice: next, start: now, end: now.Add(probeTime),
+			bps: int(float64(extra) * probeOverhead)}
+		t.probe.proves = int(float64(sending+t.probe.bps) / allocHeadroom)
+		return
 	}
 }
 
-func choiceName(it *allocItem) string {
-	if it.choice < 0 {
-		return ""
+// itemOf finds the item of down in items.
+func itemOf(items []*allocItem, down *sfu.DownTrack) *allocItem {
+	for _, it := range items {
+		if it.down == down {
+			return it
+		}
 	}
-	return it.cands[it.choice].track.ID()
+	return nil
+}
+
+func choiceName(it *allocItem, choice int) string {
+	if choice < 0 || choice >= len(it.cands) {
+		return "paused"
+	}
+	return it.cands[choice].track.ID()
 }
 
 // allocItems collects the rate of the audio sent and the video subscriptions that have
@@ -192,11 +344,11 @@ func (t *Transport) Stats() protocol.TransportStats {
 		sub := protocol.SubscriptionStats{ID: id}
 		for _, to := range op.tracks {
 			d := to.down
-			bytes, switches, pauses := d.Counters()
+			bytes, switches, pauses, padding := d.Counters()
 			resent, missed := d.Retransmitted()
 			sub.Tracks = append(sub.Tracks, protocol.SubscriptionTrackStats{Mid: to.mid, Type: to.kind.String(),
 				Source: d.Target().ID(), Paused: d.Paused(), Active: d.Active(), Packets: d.Sent(), Bytes: bytes,
-				LayerSwitches: switches, Pauses: pauses, Retransmitted: resent, RetransmitMissed: missed})
+				LayerSwitches: switches, Pauses: pauses, Padding: padding, Retransmitted: resent, RetransmitMissed: missed})
 		}
 		out.Subscriptions = append(out.Subscriptions, sub)
 	}

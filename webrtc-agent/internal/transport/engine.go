@@ -206,7 +206,7 @@ func (e *Engine) newAPI(se webrtc.SettingEngine, cong CongestionConfig, lf pionl
 		func() error { return webrtc.ConfigureTWCCSender(m, ir) },
 	}
 	if !cong.Disabled {
-		steps = append(steps, func() error { return e.configureCongestion(ir, cong, lf) })
+		steps = append(steps, func() error { return e.configureCongestion(ir, cong) })
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -220,9 +220,10 @@ func (e *Engine) newAPI(se webrtc.SettingEngine, cong CongestionConfig, lf pionl
 // configureCongestion adds the GCC interceptor, then the transport-wide sequence number
 // stamper: interceptors added later wrap the earlier ones' writers, so every packet is
 // stamped before the estimator records its sending.
-func (e *Engine) configureCongestion(ir *interceptor.Registry, cong CongestionConfig, lf pionlog.Factory) error {
-	// The estimator logs every rate change at info level: debug here.
-	quiet := pionlog.Factory{Log: lf.Log, InfoLevel: slog.LevelDebug}
+func (e *Engine) configureCongestion(ir *interceptor.Registry, cong CongestionConfig) error {
+	// The estimator logs every feedback at debug level and every rate change at info level:
+	// noise, for the allocator logs its decisions (debug) and the stats show the estimate.
+	quiet := pionlog.Factory{Log: slog.New(slog.DiscardHandler)}
 	initial, maxRate := cong.InitialBitrate, cong.MaxBitrate
 	if initial <= 0 {
 		initial = DefaultInitialBitrate

@@ -58,6 +58,9 @@ type SubTrack struct {
 	Mid    string
 	Kind   webrtc.RTPCodecType
 	Source *sfu.Track
+	// Chosen: the client asked for Source itself (a simulcast layer): congestion control may
+	// go below it, never above. Otherwise it chooses among all of Source's layers.
+	Chosen bool
 }
 
 // operation is a publication or subscription on the transport.
@@ -102,6 +105,9 @@ type Transport struct {
 	remb       atomic.Uint64         // the client's latest REMB (bit/s)
 	estPrev    int                   // allocator goroutine: the previous round's estimate
 	estFellAt  time.Time             // allocator goroutine: when the estimate last fell
+	trusted    int                   // allocator goroutine: the rate probes proved (bit/s)
+	probe      *probe                // allocator goroutine: the running probe
+	loggedAt   time.Time             // allocator goroutine: the last state logged
 	done       chan struct{}         // closed by Close
 	wg         sync.WaitGroup        // read loops, allocator
 }
@@ -159,7 +165,10 @@ func (t *Transport) AddSubscription(opID, controller string, tracks []SubTrack) 
 		down := sfu.NewDownTrack(st.Kind.String()+"-"+st.Mid, opID, st.Source)
 		to := &trackOp{op: op, mid: st.Mid, kind: st.Kind, down: down}
 		if st.Kind == webrtc.RTPCodecTypeVideo {
-			to.alloc = &videoAlloc{ceiling: t.ceilingFor(st.Source)}
+			to.alloc = &videoAlloc{}
+			if st.Chosen {
+				to.alloc.ceiling = st.Source
+			}
 		}
 		op.tracks = append(op.tracks, to)
 	}
