@@ -31,6 +31,11 @@ const (
 	upBackoffReset = 30 * time.Second
 	pauseEvidence  = 10 * time.Second
 	fitBackoff     = 8 * time.Second
+	// pauseShare: a video is paused only when the budget left is below this share of its
+	// lowest layer. A congested link's estimate drops to about 85 % of what was acknowledged,
+	// so a link that carries the lowest layer stays above it; a busy server whose delay
+	// spikes fool the estimator (the same drop) does not stop anyone's only video either.
+	pauseShare = 0.6
 	// pauseDelay is how long a video keeps its lowest layer although it does not fit before
 	// it is paused: the estimate undershoots for a moment when a queue drains.
 	pauseDelay = time.Second
@@ -63,15 +68,20 @@ type allocItem struct {
 }
 
 // allocate shares budget (bit/s) among items: every item gets its lowest candidate while the
-// budget lasts (-1, paused, for the others; unless mayPause is false: then every item keeps
-// at least its lowest layer), then items step up one layer at a time in turn while the next
+// budget lasts; an item whose lowest layer does not fit is paused (-1) only when what is left
+// is below pauseShare of that layer and mayPause is true (else it keeps its lowest layer), then items step up one layer at a time in turn while the next
 // step fits. It returns what is left (negative when lowest layers were kept over budget).
 func allocate(budget int, items []*allocItem, mayPause bool) int {
 	for _, it := range items {
 		it.choice = -1
-		if len(it.cands) > 0 && (it.cands[0].bps <= budget || !mayPause) {
+		if len(it.cands) == 0 {
+			continue
+		}
+		lowest := it.cands[0].bps
+		starved := float64(budget) < pauseShare*float64(lowest)
+		if lowest <= budget || !mayPause || !starved {
 			it.choice = 0
-			budget -= it.cands[0].bps
+			budget -= lowest
 		}
 	}
 	for stepped := true; stepped; {

@@ -37,13 +37,15 @@ func TestAllocateShares(t *testing.T) {
 		{"everything fits", 5000, [][]int{{100, 300, 1000}}, []int{2}, false},
 		{"middle layer", 500, [][]int{{100, 300, 1000}}, []int{1}, false},
 		{"lowest only", 150, [][]int{{100, 300, 1000}}, []int{0}, false},
-		{"paused", 90, [][]int{{100, 300, 1000}}, []int{-1}, false},
+		{"paused", 50, [][]int{{100, 300, 1000}}, []int{-1}, false},
+		{"short of the lowest but not starved: kept", 90, [][]int{{100, 300, 1000}}, []int{0}, false},
 		{"no simulcast fits", 400, [][]int{{300}}, []int{0}, false},
 		// Two videos: both get their lowest before either steps up, then they take turns.
 		{"fair lowest first", 250, [][]int{{100, 300, 1000}, {100, 300, 1000}}, []int{0, 0}, false},
 		{"turns", 700, [][]int{{100, 300, 1000}, {100, 300, 1000}}, []int{1, 1}, false},
 		{"first gets the step left", 500, [][]int{{100, 300, 1000}, {100, 300, 1000}}, []int{1, 0}, false},
 		{"second paused", 150, [][]int{{100, 300}, {100, 300}}, []int{0, -1}, false},
+		{"second kept", 170, [][]int{{100, 300}, {100, 300}}, []int{0, 0}, false},
 		{"no evidence: lowest kept", 150, [][]int{{100, 300}, {100, 300}}, []int{0, 0}, true},
 		{"no evidence: single layer kept", 100, [][]int{{300}}, []int{0}, true},
 	}
@@ -64,7 +66,7 @@ func TestAllocateShares(t *testing.T) {
 					used += it.cands[it.choice].bps
 				}
 			}
-			if (left < 0 && !tc.noStop) || left+used != tc.budget {
+			if left+used != tc.budget {
 				t.Errorf("left %d, used %d of %d", left, used, tc.budget)
 			}
 		})

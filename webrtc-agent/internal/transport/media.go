@@ -1,8 +1,13 @@
 package transport
 
 import (
+	"errors"
+	"io"
+	"net"
+
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/webrtc-agent/internal/sfu"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -105,15 +110,35 @@ func readLoop(remote *webrtc.TrackRemote, st *sfu.Track) {
 // Sender Reports' LSR), and the track's Sender Reports go on to its media-link exports.
 func receiverRTCPLoop(recv *webrtc.RTPReceiver, rid string, st *sfu.Track) {
 	buf := make([]byte, 1500)
+	failures := 0
 	for {
 		n, _, err := recv.ReadSimulcast(buf, rid)
 		if err != nil {
-			return
+			if rtcpReadEnded(err, &failures) {
+				return
+			}
+			continue
 		}
+		failures = 0
 		if pkts, err := rtcp.Unmarshal(buf[:n]); err == nil {
 			st.ForwardSenderReports(pkts)
 		}
 	}
+}
+
+// maxRTCPFailures ends an RTCP read loop that only fails: whatever the error, nothing more
+// will be read.
+const maxRTCPFailures = 100
+
+// rtcpReadEnded tells an RTCP read loop whether err ends it: the stream closed, or too many
+// failures in a row. Other errors come from an interceptor that could not use one compound
+// packet (e.g. the congestion controller refusing a malformed transport-wide-cc feedback):
+// the packet is lost, not the stream, and the loop must go on or the subscriber's NACKs and
+// keyframe requests would never be read again.
+func rtcpReadEnded(err error, failures *int) bool {
+	*failures++
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, gcc.ErrSendSideBWEClosed) || *failures >= maxRTCPFailures
 }
 
 // pliSender returns a function asking the client for a keyframe of remote (RFC 4585 PLI).
@@ -161,11 +186,16 @@ func (t *Transport) startRTCPLoop(sender *webrtc.RTPSender, down *sfu.DownTrack)
 	go func() {
 		defer t.wg.Done()
 		buf := make([]byte, 1500)
+		failures := 0
 		for {
 			n, attrs, err := sender.Read(buf)
 			if err != nil {
-				return
+				if rtcpReadEnded(err, &failures) {
+					return
+				}
+				continue
 			}
+			failures = 0
 			// The report interceptor has parsed the packets already; Attributes hands its
 			// result over instead of a second parse (ReadRTCP also allocates a buffer per
 			// call).
