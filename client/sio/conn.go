@@ -71,6 +71,7 @@ type Conn struct {
 	readDone    chan struct{}
 	dispatched  chan struct{}
 	dispatching atomic.Bool
+	closing     atomic.Bool    // Close was called: whatever ends the connection now, the client did
 	closer      sync.WaitGroup // the websocket close handshake
 }
 
@@ -308,6 +309,9 @@ func (c *Conn) write(msg string) error {
 // connection's goroutines. Called from an event handler it does not wait for that handler
 // to return. It is idempotent.
 func (c *Conn) Close() error {
+	// The server may close the connection as soon as it reads the DISCONNECT, before the
+	// shutdown below: the read loop's error must not become the reason.
+	c.closing.Store(true)
 	_ = c.write(string([]byte{engineMessage, packetDisconnect}))
 	c.shutdown(ReasonClientDisconnect)
 	<-c.readDone
@@ -326,6 +330,9 @@ func (c *Conn) shutdown(reason string) {
 		return
 	}
 	c.closed = true
+	if c.closing.Load() {
+		reason = ReasonClientDisconnect
+	}
 	c.reason = reason
 	close(c.done)
 	c.closer.Add(1) // under mu, so it happens before any Close's Wait
