@@ -48,13 +48,14 @@ func TestAllocateShares(t *testing.T) {
 		{"second kept", 170, [][]int{{100, 300}, {100, 300}}, []int{0, 0}, false},
 		{"no evidence: lowest kept", 150, [][]int{{100, 300}, {100, 300}}, []int{0, 0}, true},
 		{"no evidence: single layer kept", 100, [][]int{{300}}, []int{0}, true},
+		{"simulcast with one layer flowing: paused", 100, [][]int{{300}}, []int{-1}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var items []*allocItem
 			for _, rates := range tc.cands {
 				_, cs := layers(rates...)
-				items = append(items, &allocItem{cands: cs})
+				items = append(items, &allocItem{cands: cs, layers: max(len(cs), 2)})
 			}
 			left := allocate(tc.budget, items, !tc.noStop)
 			used := 0
@@ -195,5 +196,15 @@ func TestCandidatesCeiling(t *testing.T) {
 func TestCmpMid(t *testing.T) {
 	if cmpMid("2", "10") >= 0 || cmpMid("10", "2") <= 0 || cmpMid("a", "a") != 0 || cmpMid("a", "b") >= 0 {
 		t.Fatal("mid order")
+	}
+}
+
+// TestAllocateNeverPausesSingleLayer: a video without simulcast keeps its only layer however
+// low the budget.
+func TestAllocateNeverPausesSingleLayer(t *testing.T) {
+	_, cs := layers(300)
+	it := &allocItem{cands: cs, layers: 1}
+	if allocate(10, []*allocItem{it}, true); it.choice != 0 {
+		t.Fatalf("choice %d, want 0", it.choice)
 	}
 }

@@ -279,11 +279,12 @@ func (t *Transport) allocItems() (audio int, items []*allocItem) {
 		if !v.down.Active() {
 			continue // muted by the subscriber: sends nothing, needs nothing
 		}
-		cands := candidates(t.layersOf(v.down.Target()), v.ceiling)
+		layers := t.layersOf(v.down.Target())
+		cands := candidates(layers, v.ceiling)
 		if len(cands) == 0 {
 			continue // nothing measured yet (or nothing flowing): leave it alone
 		}
-		items = append(items, &allocItem{down: v.down, state: v.state, cands: cands})
+		items = append(items, &allocItem{down: v.down, state: v.state, cands: cands, layers: len(layers)})
 	}
 	return audio, items
 }
