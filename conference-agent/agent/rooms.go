@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/errs"
@@ -162,6 +163,7 @@ func (a *Agent) keep(ctx context.Context, e *entry) {
 	check := time.NewTicker(a.cfg.CheckInterval)
 	defer check.Stop()
 	lastRenewed := time.Now()
+	var retrying atomic.Bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -178,6 +180,13 @@ func (a *Agent) keep(ctx context.Context, e *entry) {
 		case <-check.C:
 			if a.deps.Alive != nil {
 				e.room.FailAgents(a.deps.Alive)
+			}
+			if !retrying.Load() { // views waiting for a mixing agent that registered since
+				retrying.Store(true)
+				go func() {
+					defer retrying.Store(false)
+					e.room.RetryMixes(ctx)
+				}()
 			}
 			e.room.ExpireSessions(a.cfg.FailedSessionTTL)
 			if e.room.CleanDue(a.cfg.CleanGrace) && e.room.CloseIfIdle() {

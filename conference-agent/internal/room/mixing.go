@@ -118,6 +118,23 @@ func (r *Room) startMixes(ctx context.Context) {
 	}
 }
 
+// RetryMixes starts the mixes of views that waited for a mixing agent once one is
+// registered, so that a room that went live before any mixing agent announced itself (the
+// all-in-one's mixing agent may register a moment after the others) gets its mixed streams
+// without waiting for another join. The agent calls it periodically; it waits for the starts.
+func (r *Room) RetryMixes(ctx context.Context) {
+	r.mu.Lock()
+	waiting := r.mixNoAgent && !r.closed
+	r.mu.Unlock()
+	if !waiting || r.deps.HasWorker == nil || !r.deps.HasWorker(PurposeMixing) {
+		return
+	}
+	r.mu.Lock()
+	r.mixNoAgent = false
+	r.mu.Unlock()
+	r.startMixes(ctx)
+}
+
 // mixesToStart marks the views without a mix as starting and returns their start requests.
 func (r *Room) mixesToStart() ([]*mix, []protocol.MixStart) {
 	r.mu.Lock()

@@ -88,6 +88,22 @@ func TestRoomMixedStreamWithoutMixingAgent(t *testing.T) {
 	if len(adds) != 1 || decodeJSON(t, adds[0].data)["status"] != "add" || decodeJSON(t, adds[0].data)["id"] != mixedID {
 		t.Fatalf("stream add to the first participant: %+v", adds)
 	}
+	// A room whose only participant joined before the mixing agent registered gets its
+	// mixed stream when the agent's periodic retry sees the agent, without another join.
+	late := newMixHarness(t, nil)
+	late.agent.Store(false)
+	late.join("a", "presenter", "p1")
+	late.notes.take()
+	late.r.RetryMixes(context.Background()) // still no agent: nothing
+	if len(late.mix.calls) != 0 {
+		t.Fatalf("retry without an agent started %+v", late.mix.calls)
+	}
+	late.agent.Store(true)
+	late.r.RetryMixes(context.Background())
+	adds = find(late.notes.take(), "a", protocol.EventStream)
+	if len(adds) != 1 || decodeJSON(t, adds[0].data)["id"] != mixedID {
+		t.Fatalf("retry: stream add to the waiting participant: %+v", adds)
+	}
 	// Without a mixing client nothing is started and nothing is optional (no transcoding).
 	plain := newHarness(t, nil)
 	if res := plain.join("a", "presenter", "p1"); len(res.Room.Streams) != 0 {
