@@ -2,6 +2,7 @@ package e2eutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os/exec"
@@ -94,6 +95,10 @@ func SamplePictures(t testing.TB, path string, every time.Duration, w, h int) Pi
 	raw, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
 		"-i", path, "-an", "-vf", filter, "-pix_fmt", "gray", "-f", "rawvideo", "-").Output()
 	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) { // Output keeps ffmpeg's stderr: why it could not decode
+			t.Fatalf("decode %s: %v: %s", path, err, ee.Stderr)
+		}
 		t.Fatalf("decode %s: %v", path, err)
 	}
 	p := Pictures{W: w, H: h, Every: every}
