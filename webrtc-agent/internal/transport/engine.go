@@ -102,7 +102,7 @@ func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
 	}
 	se, err := e.settings(cfg, filter, lf)
 	if err == nil {
-		e.api, err = e.newAPI(se, cfg.Congestion, lf)
+		e.api, err = e.newAPI(se, cfg.Congestion)
 	}
 	if err != nil {
 		e.Close()
@@ -177,7 +177,7 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf pionlog.Fa
 // Subscribers' NACKs are answered by the SFU from each source's shared history
 // (sfu.DownTrack), not by pion's per-track responder, which kept a copy of every packet per
 // subscriber.
-func (e *Engine) newAPI(se webrtc.SettingEngine, cong CongestionConfig, lf pionlog.Factory) (*webrtc.API, error) {
+func (e *Engine) newAPI(se webrtc.SettingEngine, cong CongestionConfig) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range sfu.Codecs() {
 		kind := webrtc.RTPCodecTypeVideo
