@@ -25,6 +25,11 @@ const keyframeGap = 500 * time.Millisecond
 // maxPacket is the size of a queued buffer: any RTP packet from a WebRTC peer fits.
 const maxPacket = 1500
 
+// writeBuffer is the size of the buffered writer between the queue and the connection: frames
+// taken off the queue wait here until a flush, so a stalled peer holds at most this much
+// beyond the queue.
+const writeBuffer = 32 * 1024
+
 // Handler receives the frames a link reads. The payload is valid only during the call.
 type Handler func(typ FrameType, payload []byte)
 
@@ -213,7 +218,7 @@ func (l *Link) checkGap(pkt []byte) {
 // writeLoop drains the queues into a buffered writer, flushing when nothing is pending.
 func (l *Link) writeLoop() {
 	defer l.finish()
-	w := bufio.NewWriterSize(l.conn, 32*1024)
+	w := bufio.NewWriterSize(l.conn, writeBuffer)
 	for {
 		var buf []byte
 		select {
