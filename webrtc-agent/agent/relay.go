@@ -2,14 +2,19 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/webrtc-agent/internal/sfu"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -109,7 +114,8 @@ func (a *Agent) reapRelays() {
 // exporter attaches media links to local tracks (medialink.Exporter).
 type exporter struct{ a *Agent }
 
-// Export implements medialink.Exporter.
+// Export implements medialink.Exporter. A simulcast layer is exported through a follower
+// (exportLayer); any other track's packets go out unmodified.
 func (e exporter) Export(trackID string, l *medialink.Link) (medialink.Export, error) {
 	e.a.mu.Lock()
 	st := e.a.tracks[trackID]
@@ -117,16 +123,108 @@ func (e exporter) Export(trackID string, l *medialink.Link) (medialink.Export, e
 	if st == nil || st.Closed() {
 		return medialink.Export{}, fmt.Errorf("Track %s does NOT exist", trackID)
 	}
+	c := st.Codec()
+	info := medialink.TrackInfo{TrackID: trackID, Kind: strings.ToLower(st.Kind().String()), MimeType: c.MimeType,
+		ClockRate: c.ClockRate, Channels: c.Channels, Fmtp: c.SDPFmtpLine}
+	if len(e.a.layersOf(st)) > 1 {
+		return e.exportLayer(st, l, info)
+	}
 	sink := &linkSink{l: l}
 	st.AddSink(sink)
 	st.RequestKeyframe()
-	c := st.Codec()
 	return medialink.Export{
-		Info: medialink.TrackInfo{TrackID: trackID, Kind: strings.ToLower(st.Kind().String()), MimeType: c.MimeType,
-			ClockRate: c.ClockRate, Channels: c.Channels, Fmtp: c.SDPFmtpLine},
+		Info:     info,
 		Keyframe: st.RequestKeyframe,
 		Detach:   func() { st.RemoveSink(sink) },
 	}, nil
+}
+
+// followInterval is how often a layer export checks which layers flow (sfu.Follow: a few
+// atomic loads and a clock read per layer). With sfu.FlowWindow it bounds how long a
+// stopped layer goes unnoticed: 500–600 ms.
+const followInterval = 100 * time.Millisecond
+
+// exportLayer exports simulcast layer st through a down-track that sends st while the
+// publisher sends it and otherwise the best layer below it that flows (sfu.Follow), in one
+// continuous numbering with the layer's SSRC: a recording or mix of a browser that stopped
+// its largest layer gets the next one instead of nothing. Sender Reports are translated to
+// match.
+func (e exporter) exportLayer(st *sfu.Track, l *medialink.Link, info medialink.TrackInfo) (medialink.Export, error) {
+	e.a.mu.Lock()
+	if e.a.stopping {
+		e.a.mu.Unlock()
+		return medialink.Export{}, errors.New("the agent is shutting down")
+	}
+	e.a.bg.Add(1)
+	e.a.mu.Unlock()
+	d := sfu.NewDownTrack(st.ID(), st.ID(), st)
+	ssrc, ok := st.SSRC()
+	if !ok {
+		ssrc = rand.Uint32()
+	}
+	d.BindWriter(&linkWriter{l: l}, ssrc, st.PayloadType(), func(sr []byte) { l.SendRTCP(sr) })
+	d.Attach()
+	stop := make(chan struct{})
+	go func() {
+		defer e.a.bg.Done()
+		tick := time.NewTicker(followInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-st.Done():
+				l.Close("source closed")
+				return
+			case <-tick.C:
+				before := d.Target()
+				if err := sfu.Follow(d, e.a.layersOf(st), st); err != nil {
+					e.a.log.Warn("layer export cannot switch", "track", st.ID(), "err", err)
+				}
+				if after := d.Target(); after != before {
+					e.a.log.Info("layer export switches", "track", st.ID(), "from", before.ID(), "to", after.ID())
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return medialink.Export{
+		Info:     info,
+		Keyframe: func() { d.Target().RequestKeyframe() },
+		Detach: func() {
+			once.Do(func() { close(stop) })
+			d.Detach()
+		},
+	}, nil
+}
+
+// linkWriter writes a down-track's packets into a media link (webrtc.TrackLocalWriter).
+// The down-track calls it under its own lock, so buf is never shared.
+type linkWriter struct {
+	l   *medialink.Link
+	buf []byte
+}
+
+// WriteRTP implements webrtc.TrackLocalWriter; a full link queue drops the packet.
+func (w *linkWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	n := h.MarshalSize() + len(payload)
+	if cap(w.buf) < n {
+		w.buf = make([]byte, n)
+	}
+	b := w.buf[:n]
+	hn, err := h.MarshalTo(b)
+	if err != nil {
+		return 0, err
+	}
+	copy(b[hn:], payload)
+	w.l.SendRTP(b)
+	return n, nil
+}
+
+// Write implements webrtc.TrackLocalWriter for a marshalled packet.
+func (w *linkWriter) Write(b []byte) (int, error) {
+	w.l.SendRTP(b)
+	return len(b), nil
 }
 
 // linkSink forwards a track's packets and the publisher's Sender Reports, unmodified (the

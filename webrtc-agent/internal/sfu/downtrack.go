@@ -34,6 +34,10 @@ type DownTrack struct {
 	paused bool // congestion control stopped the video: the link cannot carry its lowest layer
 	ended  bool // the last packet sent ended a frame (marker): padding may follow
 	pad    []byte
+	// reports takes the Sender Reports of a down-track bound to a plain writer (BindWriter):
+	// the current source's reports, translated to the down-track's SSRC and timestamps.
+	// Nil when bound to a PeerConnection, whose report interceptor writes them.
+	reports func(sr []byte)
 
 	sent     atomic.Uint64
 	bytes    atomic.Uint64 // RTP payload bytes written (not retransmissions)
@@ -45,6 +49,7 @@ type DownTrack struct {
 var (
 	_ webrtc.TrackLocal = (*DownTrack)(nil)
 	_ Sink              = (*DownTrack)(nil)
+	_ ReportSink        = (*DownTrack)(nil)
 )
 
 // NewDownTrack returns a down-track of src with the given track and stream ids (msid). It
@@ -119,17 +124,28 @@ func (d *DownTrack) Detach() {
 	}
 }
 
-// WritePacket implements Sink.
+// WritePacket implements Sink. A packet that cannot be sent because the down-track waits
+// for a keyframe of src (to start, resume or switch to it) asks src for one: the request
+// that started the wait may have been lost or ignored by the publisher, and nothing else
+// would ask again (a consumer that receives nothing has nothing to complain about). The
+// source throttles the requests.
 func (d *DownTrack) WritePacket(src *Track, p *Packet) {
+	if d.writePacket(src, p) {
+		src.RequestKeyframe()
+	}
+}
+
+// writePacket sends p and reports whether the down-track waits for a keyframe of src.
+func (d *DownTrack) writePacket(src *Track, p *Packet) (waiting bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.active || d.writer == nil || d.held || d.paused {
-		return
+		return false
 	}
 	old := d.rw.src
 	seq, ts, ok := d.rw.rewrite(src, p, p.At)
 	if !ok {
-		return
+		return !p.Keyframe && (src == d.rw.pending || src == d.rw.src && !d.rw.synced)
 	}
 	if d.rw.src != old { // switched to the pending source at its keyframe
 		old.RemoveSink(d)
@@ -147,6 +163,7 @@ func (d *DownTrack) WritePacket(src *Track, p *Packet) {
 			d.rtx.note(src, p.Seq, seq, ts)
 		}
 	}
+	return false
 }
 
 // MaxPadding is the largest padding a padding-only packet carries (RTP's padding length is
@@ -352,6 +369,43 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return c, nil
 	}
 	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// BindWriter binds the down-track to a plain RTP writer instead of a PeerConnection (a
+// media link toward another agent): it sends with ssrc and payload type pt, and hands the
+// Sender Reports of its current source, translated to ssrc and its own timestamps, to
+// reports (which must not block or keep the slice).
+func (d *DownTrack) BindWriter(w webrtc.TrackLocalWriter, ssrc uint32, pt uint8, reports func(sr []byte)) {
+	d.mu.Lock()
+	d.writer, d.ssrc, d.pt, d.reports = w, ssrc, pt, reports
+	d.rw.synced = false
+	src, held := d.rw.src, d.held
+	d.mu.Unlock()
+	if !held {
+		src.RequestKeyframe()
+	}
+}
+
+// WriteSenderReport implements ReportSink for a down-track bound with BindWriter: a report
+// of the source it currently sends (once numbering is synced to it) goes out with the
+// down-track's SSRC, the RTP time mapped like its packets' timestamps and its own counts.
+// Reports of other sources, and every report of a PeerConnection-bound down-track, are
+// dropped.
+func (d *DownTrack) WriteSenderReport(src *Track, sr []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.reports == nil || src != d.rw.src || !d.rw.synced || d.writer == nil || !d.active || d.held || d.paused {
+		return
+	}
+	var in rtcp.SenderReport
+	if in.Unmarshal(sr) != nil {
+		return
+	}
+	out := rtcp.SenderReport{SSRC: d.ssrc, NTPTime: in.NTPTime, RTPTime: in.RTPTime + d.rw.tsOff,
+		PacketCount: uint32(d.sent.Load()), OctetCount: uint32(d.bytes.Load())}
+	if b, err := out.Marshal(); err == nil {
+		d.reports(b)
+	}
 }
 
 // Unbind implements webrtc.TrackLocal.

@@ -4,8 +4,9 @@ import "github.com/pion/rtcp"
 
 // ReportSink is a sink that also takes the publisher's RTCP Sender Reports (RFC 3550
 // §6.4.1), e.g. a media-link exporter whose importer aligns streams by their NTP↔RTP
-// mapping. DownTracks are not ReportSinks: pion's report interceptor generates the Sender
-// Reports of what they send. WriteSenderReport runs on the track's RTCP goroutine, must not
+// mapping. A DownTrack bound to a PeerConnection ignores them (pion's report interceptor
+// generates the Sender Reports of what it sends); one bound to a plain writer translates
+// them (DownTrack.BindWriter). WriteSenderReport runs on the track's RTCP goroutine, must not
 // block, and must not keep sr after returning.
 type ReportSink interface {
 	WriteSenderReport(src *Track, sr []byte)

@@ -17,8 +17,11 @@ import (
 const DefaultKeyframeInterval = 100 * time.Millisecond
 
 // keyframeAnswerTimeout is how long a request counts as unanswered: a publisher that ignored
-// it is asked again after this.
-const keyframeAnswerTimeout = time.Second
+// it is asked again after this. Chromium answers within a frame or two, but ignores a
+// request that arrives while it reconfigures its encoder (it just stopped or started a
+// simulcast layer, which is exactly when a consumer switching layers asks): waiting a whole
+// second before asking again froze such a switch for that long.
+const keyframeAnswerTimeout = 300 * time.Millisecond
 
 // Sink receives a Track's packets. WritePacket runs on the track's forwarding goroutine and
 // must not block; p is valid only during the call.
@@ -39,6 +42,9 @@ type TrackConfig struct {
 	ID    string // <transportId>-<mid>[:<rid>]
 	Kind  webrtc.RTPCodecType
 	Codec webrtc.RTPCodecCapability
+	// PayloadType is the payload type the publisher sends (0 when unknown, e.g. an imported
+	// track); a down-track bound to a plain writer keeps it.
+	PayloadType uint8
 	// Keyframe asks the publisher for a keyframe (PLI upstream). It may be nil.
 	Keyframe func()
 	// KeyframeInterval throttles Keyframe (default DefaultKeyframeInterval).
@@ -74,7 +80,10 @@ type Track struct {
 	bytes   atomic.Uint64 // RTP bytes received (header and payload)
 	rate    rateMeter     // Bitrate, from bytes
 	ssrc    atomic.Uint64 // ssrcKnown | SSRC of the last forwarded packet (0: none yet)
-	reports atomic.Uint64 // Sender Reports forwarded
+	// lastMedia is when (t.now) the last packet with a payload arrived: padding-only packets
+	// (a browser keeps sending them on a layer it stopped encoding) do not count.
+	lastMedia atomic.Int64
+	reports   atomic.Uint64 // Sender Reports forwarded
 }
 
 // NewTrack returns an active track with no sinks.
@@ -111,13 +120,27 @@ func (t *Track) Kind() webrtc.RTPCodecType { return t.cfg.Kind }
 // Codec returns the negotiated codec of the publication.
 func (t *Track) Codec() webrtc.RTPCodecCapability { return t.cfg.Codec }
 
+// PayloadType returns the payload type the publisher sends (0 when unknown).
+func (t *Track) PayloadType() uint8 { return t.cfg.PayloadType }
+
 // Packets returns the number of RTP packets received.
 func (t *Track) Packets() uint64 { return t.packets.Load() }
 
 // Bitrate returns the rate the publisher sends this track at, in bit/s, measured over the
 // last rateWindow (0 when nothing arrived in that window: the layer is not being sent).
 // Callers on any goroutine may poll it; it costs a lock and a clock read.
-func (t *Track) Bitrate() int { return t.rate.rate(t.bytes.Load(), time.Now()) }
+func (t *Track) Bitrate() int { return t.rate.rate(t.bytes.Load(), time.Unix(0, t.now())) }
+
+// FlowWindow is how recently a track must have received media to count as flowing.
+const FlowWindow = 500 * time.Millisecond
+
+// Flowing reports whether the publisher sent media on the track (a packet with a payload,
+// not padding) within the last FlowWindow: whether a simulcast layer is being encoded. It is
+// cheap (one clock read) and exact, unlike Bitrate, which needs polls and counts padding.
+func (t *Track) Flowing() bool {
+	last := t.lastMedia.Load()
+	return last != 0 && t.now()-last < int64(FlowWindow) && !t.closed.Load()
+}
 
 // Forward parses one RTP packet and hands it to every sink. It reports false for data that
 // is not RTP. Only one goroutine may call it.
@@ -128,6 +151,10 @@ func (t *Track) Forward(b []byte) bool {
 	t.packets.Add(1)
 	t.bytes.Add(uint64(len(b)))
 	t.noteSSRC(t.pkt.SSRC)
+	now := t.now()
+	if len(t.pkt.Payload) > 0 { // not a padding-only packet (bandwidth probes)
+		t.lastMedia.Store(now)
+	}
 	if !t.active.Load() || t.closed.Load() {
 		return true
 	}
@@ -139,7 +166,7 @@ func (t *Track) Forward(b []byte) bool {
 	if sinks == nil || len(*sinks) == 0 {
 		return true
 	}
-	t.pkt.At = t.now()
+	t.pkt.At = now
 	if t.pkt.Keyframe && t.cfg.Kind == webrtc.RTPCodecTypeVideo {
 		t.lastKey.Store(t.pkt.At)
 	}
@@ -220,12 +247,12 @@ func (t *Track) RequestKeyframe() {
 	if t.cfg.Keyframe == nil || t.closed.Load() {
 		return
 	}
-	now := time.Now().UnixNano()
+	now := t.now() // the clock keyframes are stamped with (lastKey)
 	last := t.lastKF.Load()
-	if last > t.lastKey.Load() && now-last < int64(keyframeAnswerTimeout) {
+	if last != 0 && last > t.lastKey.Load() && now-last < int64(keyframeAnswerTimeout) {
 		return
 	}
-	if wait := last + int64(t.cfg.KeyframeInterval) - now; wait > 0 {
+	if wait := last + int64(t.cfg.KeyframeInterval) - now; last != 0 && wait > 0 {
 		if t.kfPending.CompareAndSwap(false, true) {
 			time.AfterFunc(time.Duration(wait), func() {
 				t.kfPending.Store(false)

@@ -106,8 +106,9 @@ func allocate(budget int, items []*allocItem, mayPause bool) int {
 	return budget
 }
 
-// candidates returns the layers of src's publication that are flowing and not above
-// ceiling, lowest rate first. Without simulcast it is src alone (when flowing).
+// candidates returns the layers of src's publication that are flowing (sending media, not
+// only padding: sfu.Track.Flowing) and not above ceiling, lowest rate first. Without
+// simulcast it is src alone (when flowing).
 func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 	var max int
 	if ceiling != nil {
@@ -120,7 +121,7 @@ func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 	out := make([]layerChoice, 0, len(layers))
 	for _, l := range layers {
 		bps := l.Bitrate()
-		if bps <= 0 || l.Closed() {
+		if bps <= 0 || !l.Flowing() {
 			continue
 		}
 		if ceiling != nil && l != ceiling {

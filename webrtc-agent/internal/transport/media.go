@@ -28,7 +28,8 @@ func (t *Transport) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		id += ":" + remote.RID()
 	}
 	codec := remote.Codec().RTPCodecCapability
-	st := sfu.NewTrack(sfu.TrackConfig{ID: id, Kind: remote.Kind(), Codec: codec, Keyframe: t.pliSender(remote)})
+	st := sfu.NewTrack(sfu.TrackConfig{ID: id, Kind: remote.Kind(), Codec: codec, PayloadType: uint8(remote.Codec().PayloadType),
+		Keyframe: t.pliSender(remote)})
 	to.published[remote.RID()] = st
 	op := to.op
 	desc := protocol.RTCTrack{ID: id, Mid: mid, Rid: remote.RID(), Type: remote.Kind().String(), Format: sfu.FormatOf(codec)}

@@ -1,0 +1,52 @@
+package sfu
+
+// A consumer that cannot choose a layer itself (a recording, a mix, a streaming-out fed over
+// a media link) asks for one simulcast layer, usually the largest. Publishers stop sending
+// layers: a browser short of CPU or bandwidth drops its largest ones, sometimes for the rest
+// of the session. Following keeps such a consumer on the layer it asked for while that layer
+// flows and otherwise on the best flowing layer below it, moving back when it resumes.
+
+// BestLayer returns the layer a follower of ceiling should send: ceiling itself while it
+// flows (Track.Flowing), else the largest flowing layer whose picture is not larger than
+// ceiling's (by the size of their keyframes; among equal or unknown sizes the one with the
+// highest rate), else nil (nothing flows: keep what is sent).
+func BestLayer(layers []*Track, ceiling *Track) *Track {
+	if ceiling.Flowing() {
+		return ceiling
+	}
+	cw, ch := ceiling.Size()
+	var best *Track
+	bestArea, bestRate := -1, -1
+	for _, l := range layers {
+		if l == ceiling || !l.Flowing() {
+			continue
+		}
+		w, h := l.Size()
+		if cw*ch > 0 && w*h > cw*ch {
+			continue // a larger picture than the one asked for
+		}
+		area, rate := w*h, l.Bitrate()
+		if area > bestArea || area == bestArea && rate > bestRate {
+			best, bestArea, bestRate = l, area, rate
+		}
+	}
+	return best
+}
+
+// Follow re-points d to BestLayer(layers, ceiling) when that is not the source it sends or
+// is switching to, and asks again for the keyframe a pending switch waits for (the
+// request is throttled by the source). Call it periodically, e.g. every few hundred
+// milliseconds: it is how a follower notices that a layer stopped or resumed.
+func Follow(d *DownTrack, layers []*Track, ceiling *Track) error {
+	best := BestLayer(layers, ceiling)
+	if best == nil {
+		return nil
+	}
+	if target := d.Target(); best != target {
+		return d.Switch(best)
+	}
+	if best != d.Source() {
+		best.RequestKeyframe()
+	}
+	return nil
+}
