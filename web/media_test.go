@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -102,9 +103,12 @@ func testMedia(t *testing.T, srv server, art string) {
 		}
 		specs = append(specs, s)
 	}
+	// Halfway through the window the simulcast page stops its largest layer, as a browser
+	// short of CPU or bandwidth does: the recording, the mix and everything else fed with
+	// that layer must go on with the next one (webrtc-agent README, "Simulcast exports").
 	n := startNode(t, ctx, "media.js", "PORTAL_URL="+srv.portal, "ROOM="+mediaRoom,
 		"PUBLISHERS="+strings.Join(specs, ","), fmt.Sprintf("DURATION_MS=%d", (window+40*time.Second).Milliseconds()),
-		envArtifacts+"="+art)
+		fmt.Sprintf("STOP_LAYER=simulcast:%d", (window/2).Milliseconds()), envArtifacts+"="+art)
 	for _, p := range mediaPublishers {
 		p.stream = strings.Fields(waitLinePrefix(ctx, t, n, "STREAM "+p.label+" "))[2]
 	}
@@ -121,6 +125,11 @@ func testMedia(t *testing.T, srv server, art string) {
 	files = append(files, xcode.wait(t))
 
 	samples := outboundSamples(t, n.output.String())
+	if l := waitLinePrefix(ctx, t, n, "LAYER_STOPPED "); l != "" {
+		f := strings.Fields(l)
+		at, _ := strconv.ParseInt(f[3], 10, 64)
+		t.Logf("%s stopped its layer %s %.1f s into the window", f[1], f[2], time.UnixMilli(at).Sub(start).Seconds())
+	}
 	if len(samples) > 0 {
 		last, _ := json.Marshal(samples[len(samples)-1].Pubs)
 		t.Logf("Chromium's last outbound video statistics: %s", last)
@@ -240,7 +249,15 @@ func startMediaPaths(ctx context.Context, t *testing.T, api e2eutil.RESTClient, 
 	out := map[string]any{"url": nginx.URL(mp.outName), "media": map[string]any{
 		"audio": map[string]string{"from": mediaPublishers[0].stream}, "video": map[string]string{"from": mediaPublishers[0].stream}}}
 	var so struct{ ID string }
-	e2eutil.Must(t, api.Do(t, http.MethodPost, "/v1/rooms/"+room+"/streaming-outs", out), http.StatusOK).Decode(t, &so)
+	// POST streaming-outs answers once ffmpeg pushes media (it probes its input for up to
+	// 2 s and needs a keyframe): on a 2-core machine busy with three Chromium encoders, the
+	// mixer and the recorders that took more than the client's default 10 s once. The API
+	// allows 90 s (management API addTimeout).
+	slow := api
+	slow.Timeout = 90 * time.Second
+	began := time.Now()
+	e2eutil.Must(t, slow.Do(t, http.MethodPost, "/v1/rooms/"+room+"/streaming-outs", out), http.StatusOK).Decode(t, &so)
+	t.Logf("the streaming-out answered in %.1f s", time.Since(began).Seconds())
 	mp.outID = so.ID
 	for _, r := range mp.recordings {
 		if strings.HasPrefix(r.name, "mixed") {
@@ -427,43 +444,38 @@ func outboundSamples(t *testing.T, out string) []outboundSample {
 	return samples
 }
 
-// sendingRate is the frame rate Chromium reported sending for label's encoding of width w
-// (the widest when w is 0) between start and end.
-func sendingRate(samples []outboundSample, label string, w int, start, end time.Time) float64 {
-	var first, last *outboundSample
-	for i := range samples {
-		s := &samples[i]
-		if s.At >= start.UnixMilli() && first == nil {
-			first = s
+// followedRate is the frame rate Chromium reported sending between start and end on the
+// encoding a server-side consumer follows: in each interval between two samples, the widest
+// encoding that sent frames (the only one without simulcast; the largest flowing layer with
+// it, so a layer that stopped hands over to the next).
+func followedRate(samples []outboundSample, label string, start, end time.Time) float64 {
+	var frames int64
+	var from, to int64
+	for i := 1; i < len(samples); i++ {
+		a, b := &samples[i-1], &samples[i]
+		if a.At < start.UnixMilli() || b.At > end.UnixMilli() {
+			continue
 		}
-		if s.At <= end.UnixMilli() {
-			last = s
+		if from == 0 {
+			from = a.At
 		}
-	}
-	if first == nil || last == nil || last.At <= first.At {
-		return 0
-	}
-	pick := func(s *outboundSample) (int64, string) {
-		best, rid := int64(-1), ""
-		bestW := -1
-		for _, e := range s.Pubs[label] {
-			if (w == 0 && e.Width > bestW) || (w != 0 && e.Width == w) {
-				best, rid, bestW = e.FramesSent, e.Rid, e.Width
+		to = b.At
+		sent := map[string]int64{}
+		for _, e := range a.Pubs[label] {
+			sent[e.Rid] = e.FramesSent
+		}
+		bestW, delta := -1, int64(0)
+		for _, e := range b.Pubs[label] {
+			if d := e.FramesSent - sent[e.Rid]; d > 0 && e.Width > bestW {
+				bestW, delta = e.Width, d
 			}
 		}
-		return best, rid
+		frames += delta
 	}
-	f1, rid := pick(last)
-	var f0 int64 = -1
-	for _, e := range first.Pubs[label] {
-		if e.Rid == rid {
-			f0 = e.FramesSent
-		}
-	}
-	if f0 < 0 || f1 < 0 {
+	if to <= from {
 		return 0
 	}
-	return float64(f1-f0) / (float64(last.At-first.At) / 1000)
+	return float64(frames) / (float64(to-from) / 1000)
 }
 
 // analyseMedia decodes every file and compares it with what Chromium sent.
@@ -472,10 +484,7 @@ func analyseMedia(t *testing.T, files []*mediaFile, samples []outboundSample, st
 	for _, f := range files {
 		f.rate = e2eutil.DecodeRate(t, f.path)
 		if f.label != "" {
-			f.chrome = sendingRate(samples, f.label, f.rate.Width, start, end)
-			if f.chrome == 0 { // the layer's size changed during the window: the widest
-				f.chrome = sendingRate(samples, f.label, 0, start, end)
-			}
+			f.chrome = followedRate(samples, f.label, start, end)
 		}
 		pics := e2eutil.SamplePictures(t, f.path, 2*time.Second, 64, 48)
 		f.samples, f.still = len(pics.Frames), pics.Still(e2eutil.Whole, stillThreshold)

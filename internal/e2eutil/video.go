@@ -92,8 +92,12 @@ func SamplePictures(t testing.TB, path string, every time.Duration, w, h int) Pi
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	filter := fmt.Sprintf("fps=1/%g,scale=%d:%d", every.Seconds(), w, h)
+	// -reinit_filter 0: a file whose picture size changes (a recording that followed a
+	// simulcast publisher to a smaller layer) would otherwise rebuild the filter graph there,
+	// and the rebuilt fps filter repeats the picture before the change in the next slot: a
+	// frozen interval that is not in the file.
 	raw, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-		"-i", path, "-an", "-vf", filter, "-pix_fmt", "gray", "-f", "rawvideo", "-").Output()
+		"-reinit_filter", "0", "-i", path, "-an", "-vf", filter, "-pix_fmt", "gray", "-f", "rawvideo", "-").Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) { // Output keeps ffmpeg's stderr: why it could not decode
