@@ -55,6 +55,10 @@ func TestE2EAllInOne(t *testing.T) {
 	}
 	super := e2eutil.RESTClient{Base: base, ServiceID: cred.ID, Key: cred.Key}
 	svc, roomID := exerciseREST(t, super, portalHost)
+	// The all-in-one's /metrics also carries its webrtc agent's (webrtc-agent/README.md).
+	if m := e2eutil.Must(t, svc.Send(t, "GET", "/metrics", nil, ""), http.StatusOK); !strings.Contains(string(m.Body), "conclave_webrtc_subscription_tracks") {
+		t.Fatalf("the all-in-one's /metrics has no webrtc metrics: %.300s", m.Body)
+	}
 	checkLoopbackListeners(t, p, mport, pport)
 
 	// A second process on the same data directory says why it cannot start.

@@ -122,6 +122,10 @@ type WebRTCConfig struct {
 	MediaLinkAdvertise string `yaml:"mediaLinkAdvertise"`
 	// CongestionControl adapts what each subscriber receives to its link (on by default).
 	CongestionControl CongestionControlConfig `yaml:"congestionControl"`
+	// MetricsListen is where a separate webrtc-agent process serves its Prometheus metrics
+	// (GET /metrics; empty: not served). The all-in-one adds them to the management API's
+	// /metrics instead.
+	MetricsListen string `yaml:"metricsListen"`
 }
 
 // CongestionControlConfig configures congestion control toward subscribers: a bandwidth

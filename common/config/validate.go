@@ -65,6 +65,9 @@ func checks() []check {
 		{"recording.capacity", func(c *Config) string { return positive(c.Recording.Capacity > 0) }},
 		{"streaming.allowTargets", func(c *Config) string { return prefixList(c.Streaming.AllowTargets) }},
 		{"mixing.capacity", func(c *Config) string { return positive(c.Mixing.Capacity > 0) }},
+		{"webrtc.metricsListen", func(c *Config) string {
+			return optional(c.WebRTC.MetricsListen, hostPort(c.WebRTC.MetricsListen, false))
+		}},
 		{"turn.listen", func(c *Config) string { return optional(c.TURN.Listen, hostPort(c.TURN.Listen, false)) }},
 		{"turn.tlsListen", func(c *Config) string { return turnTLS(c.TURN) }},
 		{"turn.host", func(c *Config) string { return optional(c.TURN.Host, hostName(c.TURN.Host)) }},

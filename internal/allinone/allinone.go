@@ -112,6 +112,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		parts = append(parts, a)
 		if w, ok := a.(*webrtc.Agent); ok {
 			rl.rtc = w
+			if err := api.RegisterCollector(w.Collector()); err != nil {
+				return fmt.Errorf("webrtc metrics: %w", err)
+			}
 		}
 	}
 	parts = append(parts, rl)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/store"
@@ -44,6 +45,7 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	handler http.Handler
+	metrics *metrics.Metrics
 
 	mu sync.Mutex
 	ln net.Listener
@@ -72,6 +74,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 // Handler returns the server's HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// RegisterCollector adds a collector to the registry GET /metrics serves: a process that
+// runs other parts with the API (the all-in-one) exposes their metrics on the same endpoint.
+func (s *Server) RegisterCollector(c prometheus.Collector) error { return s.metrics.Register(c) }
 
 // Listen opens the listening socket; Addr then reports its address (useful with port 0).
 func (s *Server) Listen() error {
@@ -177,6 +183,7 @@ func (s *Server) build() http.Handler {
 	e.HandleMethodNotAllowed = false
 
 	m := metrics.New()
+	s.metrics = m
 	authn := auth.New(auth.Config{
 		SuperServiceID: s.cfg.SuperServiceID, CacheTTL: s.cfg.CacheTTL, ReplayWindow: s.cfg.ReplayWindow,
 		RateLimit: s.cfg.RateLimit, FailureDelay: s.cfg.AuthFailureDelay, Now: s.deps.Now,

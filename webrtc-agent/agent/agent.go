@@ -89,10 +89,13 @@ type Agent struct {
 	mu         sync.Mutex
 	eng        *transport.Engine
 	transports map[string]*transport.Transport
-	owners     map[string]string       // transport id → ownerKey of its creator
-	tracks     map[string]*sfu.Track   // local publications and imported relays, by track id
-	imports    map[string]*relay       // imported tracks by track id
-	layers     map[string][]*sfu.Track // local simulcast layers by layerPrefix (copy on write)
+	owners     map[string]string                 // transport id → ownerKey of its creator
+	tracks     map[string]*sfu.Track             // local publications and imported relays, by track id
+	imports    map[string]*relay                 // imported tracks by track id
+	layers     map[string][]*sfu.Track           // local simulcast layers by layerPrefix (copy on write)
+	closing    map[*transport.Transport]struct{} // removed, counted until closed and retired
+	retired    transport.Totals                  // counters of closed transports
+	retiredIn  ingress                           // counters of tracks that left a.tracks
 	stopping   bool
 	bg         sync.WaitGroup // background closes of failed transports, relay links
 
@@ -114,7 +117,7 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, bus: deps.Bus, log: deps.Logger, ready: make(chan struct{}),
 		transports: map[string]*transport.Transport{}, owners: map[string]string{}, tracks: map[string]*sfu.Track{}, imports: map[string]*relay{},
-		layers: map[string][]*sfu.Track{}}
+		layers: map[string][]*sfu.Track{}, closing: map[*transport.Transport]struct{}{}}
 	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,
 		ISPs: cfg.ISPs, Regions: cfg.Regions, Started: time.Now()}
 	a.id = w.ID

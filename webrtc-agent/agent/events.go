@@ -38,6 +38,7 @@ func (l listener) TrackUnpublished(t *sfu.Track) {
 	defer l.a.mu.Unlock()
 	if l.a.tracks[t.ID()] == t {
 		delete(l.a.tracks, t.ID())
+		l.a.retireTrackLocked(t)
 	}
 	if p, ok := layerPrefix(t.ID()); ok {
 		rest := slices.DeleteFunc(slices.Clone(l.a.layers[p]), func(x *sfu.Track) bool { return x == t })
@@ -85,9 +86,14 @@ func (l listener) Failed(tr *transport.Transport, reason string) {
 		return
 	}
 	delete(a.transports, tr.ID())
+	a.closingTransportLocked(tr)
 	a.log.Info("transport failed", "transport", tr.ID(), "reason", reason)
 	a.bg.Add(1)
-	go func() { defer a.bg.Done(); tr.Close() }()
+	go func() {
+		defer a.bg.Done()
+		tr.Close()
+		a.retireTransport(tr)
+	}()
 }
 
 // emitTransport publishes a transport-level event to the transport's controller.

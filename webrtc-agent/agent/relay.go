@@ -90,6 +90,7 @@ func (a *Agent) runRelay(r *relay) {
 	if a.imports[r.track.ID()] == r {
 		delete(a.imports, r.track.ID())
 		delete(a.tracks, r.track.ID())
+		a.retireTrackLocked(r.track)
 	}
 	a.mu.Unlock()
 	a.log.Debug("relay ended", "track", r.track.ID(), "error", err)

@@ -170,9 +170,11 @@ func (a *Agent) removeTransport(tr *transport.Transport) {
 	if a.transports[tr.ID()] == tr {
 		delete(a.transports, tr.ID())
 		delete(a.owners, tr.ID())
+		a.closingTransportLocked(tr)
 	}
 	a.mu.Unlock()
 	tr.Close()
+	a.retireTransport(tr)
 }
 
 // signaling handles a client's soac message (rtc.signaling): an offer is answered (the

@@ -47,6 +47,10 @@ func New() *Metrics {
 	return m
 }
 
+// Register adds another part's collector (e.g. the all-in-one's webrtc agent) to the
+// registry /metrics serves.
+func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register(c) }
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

@@ -83,7 +83,9 @@ type Track struct {
 	// lastMedia is when (t.now) the last packet with a payload arrived: padding-only packets
 	// (a browser keeps sending them on a layer it stopped encoding) do not count.
 	lastMedia atomic.Int64
-	reports   atomic.Uint64 // Sender Reports forwarded
+	// kfRequests counts the keyframe requests sent upstream (after throttling).
+	kfRequests atomic.Uint64
+	reports    atomic.Uint64 // Sender Reports forwarded
 }
 
 // NewTrack returns an active track with no sinks.
@@ -119,6 +121,13 @@ func (t *Track) Kind() webrtc.RTPCodecType { return t.cfg.Kind }
 
 // Codec returns the negotiated codec of the publication.
 func (t *Track) Codec() webrtc.RTPCodecCapability { return t.cfg.Codec }
+
+// Bytes returns the number of RTP bytes received (headers included).
+func (t *Track) Bytes() uint64 { return t.bytes.Load() }
+
+// KeyframeRequests returns the number of keyframe requests sent to the publisher (what
+// throttling let through).
+func (t *Track) KeyframeRequests() uint64 { return t.kfRequests.Load() }
 
 // PayloadType returns the payload type the publisher sends (0 when unknown).
 func (t *Track) PayloadType() uint8 { return t.cfg.PayloadType }
@@ -264,6 +273,7 @@ func (t *Track) RequestKeyframe() {
 	if !t.lastKF.CompareAndSwap(last, now) {
 		return
 	}
+	t.kfRequests.Add(1)
 	t.cfg.Keyframe()
 }
 

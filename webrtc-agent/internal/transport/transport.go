@@ -110,6 +110,7 @@ type Transport struct {
 	loggedAt   time.Time             // allocator goroutine: the last state logged
 	done       chan struct{}         // closed by Close
 	wg         sync.WaitGroup        // read loops, allocator
+	retired    Totals                // counters of the subscriptions that ended (t.mu)
 }
 
 // New returns a transport without a PeerConnection.
@@ -230,6 +231,7 @@ func (t *Transport) RemoveOperation(opID string) error {
 		return fmt.Errorf("%w: %s", ErrOperationNotFound, opID)
 	}
 	delete(t.ops, opID)
+	t.retireLocked(op)
 	for _, to := range op.tracks {
 		delete(t.mids, to.mid)
 	}
@@ -323,6 +325,9 @@ func (t *Transport) Close() {
 	t.closed = true
 	close(t.done)
 	pc, ops := t.pc, t.ops
+	for _, op := range ops {
+		t.retireLocked(op)
+	}
 	t.ops, t.mids = map[string]*operation{}, map[string]*trackOp{}
 	t.mu.Unlock()
 	if pc != nil {
