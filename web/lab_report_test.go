@@ -151,16 +151,22 @@ type labReport struct {
 // top is the largest size the publisher sent during the run (what every subscriber with
 // room for it should get), or, if it reported none, the largest the free subscriber received.
 func (res *labResults) top() media.Size {
+	top := pubTop(res.pubAll)
+	if top.Width == 0 {
+		top = largest(res.free)
+	}
+	return top
+}
+
+// pubTop is the largest size the publisher sent in its PUBSTATS lines.
+func pubTop(all []pubSample) media.Size {
 	var top media.Size
-	for _, p := range res.pubAll {
+	for _, p := range all {
 		for _, l := range p.Layers {
 			if z := (media.Size{Width: l.Width, Height: l.Height}); l.FPS > 0 && area(z) > area(top) {
 				top = z
 			}
 		}
-	}
-	if top.Width == 0 {
-		top = largest(res.free)
 	}
 	return top
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -105,7 +106,11 @@ func labJoin(ctx context.Context, portal, room, user string) (*rtc.Client, error
 		if err != nil {
 			return nil, err
 		}
-		c, _, err := rtc.Join(ctx, token, labClientOptions())
+		opts, err := labClientOptions()
+		if err != nil {
+			return nil, err
+		}
+		c, _, err := rtc.Join(ctx, token, opts)
 		var se *rtc.ServerError
 		switch {
 		case err == nil:
@@ -142,15 +147,37 @@ func labToken(ctx context.Context, portal, room, user string) (string, error) {
 }
 
 // labClientOptions: ICE over UDP4 on the namespace's link (lo has no candidates unless asked
-// for), no mDNS, pion's own logging off.
-func labClientOptions() rtc.Options {
-	return rtc.Options{ConfigureSettings: func(se *webrtc.SettingEngine) {
+// for), no mDNS, pion's own logging off. With $LAB_NACK=0 the subscriber never NACKs a lost
+// packet (pion's default interceptors but the NACK generator): a receiver that can only ask
+// for a keyframe, the loss lab's baseline.
+func labClientOptions() (rtc.Options, error) {
+	configure := func(se *webrtc.SettingEngine) {
 		f := logging.NewDefaultLoggerFactory()
 		f.DefaultLogLevel = logging.LogLevelDisabled
 		se.LoggerFactory = f
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	}}
+	}
+	if os.Getenv("LAB_NACK") != "0" {
+		return rtc.Options{ConfigureSettings: configure}, nil
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return rtc.Options{}, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return rtc.Options{}, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return rtc.Options{}, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return rtc.Options{}, err
+	}
+	se := webrtc.SettingEngine{}
+	configure(&se)
+	return rtc.Options{API: webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))}, nil
 }
 
 // labStream waits until the room lists the stream id.

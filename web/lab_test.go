@@ -77,7 +77,7 @@ const (
 const labFieldTrials = "WebRTC-LegacySimulcastLayerLimit/Disabled/"
 
 // labSubnets are the client namespaces and their /24s, in link order.
-var labSubnets = []struct{ name, subnet string }{
+var labSubnets = []labSubnet{
 	{"pub", "10.77.4"}, {"capped", "10.77.5"}, {"free", "10.77.6"}, {"cbrowser", "10.77.7"},
 }
 
@@ -98,23 +98,29 @@ func TestLab(t *testing.T) {
 	bin := buildBinary(t)
 	art := artifactsDir(t)
 	t.Run("CappedSubscribers", func(t *testing.T) { testLab(t, bin, art) })
+	t.Run("Loss", func(t *testing.T) { testLabLoss(t, bin, art) })
 }
 
 // labNet is the lab's server namespace and, by name, its client namespaces with the server's
 // device toward each.
 type labNet struct {
-	server *netlab.NS
-	hosts  map[string]*netlab.NS
-	devs   map[string]string // client name → the server's device of its link
+	server  *netlab.NS
+	hosts   map[string]*netlab.NS
+	devs    map[string]string // client name → the server's device of its link
+	subnets []labSubnet
 }
 
-// buildLabNet links every client namespace to the server namespace; each client routes
-// everything through its link, so it reaches the portal's address on the pub link.
-func buildLabNet(t *testing.T) *labNet {
+// labSubnet is a client namespace and its /24 (server .1, client .2).
+type labSubnet struct{ name, subnet string }
+
+// buildLabNet links every client namespace of subnets to the server namespace; each client
+// routes everything through its link, so it reaches the portal's address on the pub link
+// (subnets[0] must be pub).
+func buildLabNet(t *testing.T, subnets []labSubnet) *labNet {
 	t.Helper()
 	lab := netlab.New(t)
-	n := &labNet{server: lab.Namespace("server"), hosts: map[string]*netlab.NS{}, devs: map[string]string{}}
-	for _, s := range labSubnets {
+	n := &labNet{server: lab.Namespace("server"), hosts: map[string]*netlab.NS{}, devs: map[string]string{}, subnets: subnets}
+	for _, s := range subnets {
 		ns := lab.Namespace(s.name)
 		n.devs[s.name], _ = lab.Link(n.server, ns, s.subnet+".1/24", s.subnet+".2/24")
 		ns.Route(t, "default", s.subnet+".1")
@@ -128,7 +134,7 @@ func buildLabNet(t *testing.T) *labNet {
 func startLabServer(t *testing.T, bin string, n *labNet) {
 	t.Helper()
 	var devs []string
-	for _, s := range labSubnets {
+	for _, s := range n.subnets {
 		devs = append(devs, n.devs[s.name])
 	}
 	cfg := "turn:\n  enabled: false\nwebrtc:\n  interfaces: [" + strings.Join(devs, ", ") + "]\n"
@@ -154,7 +160,7 @@ type labRun struct {
 
 func testLab(t *testing.T, bin, art string) {
 	wall := time.Now()
-	n := buildLabNet(t)
+	n := buildLabNet(t, labSubnets)
 	startLabServer(t, bin, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -176,26 +182,37 @@ func (r *labRun) start(ctx context.Context, t *testing.T, n *labNet, art string)
 		_ = os.WriteFile(r.stop, nil, 0o600) // ends the clients of a failed run
 		r.saveOutputs(t, art)
 	})
-	secure := "CHROMIUM_ARGS_EXTRA=--unsafely-treat-insecure-origin-as-secure=http://" + labPortal +
-		" --force-fieldtrials=" + labFieldTrials
-	r.pub = startNodeCmd(t, n.hosts["pub"].Command(ctx, "node", "lab.js"), "PORTAL_URL=http://"+labPortal,
-		"ROOM="+labRoom, "MODE=publish", "STOP_FILE="+r.stop, envArtifacts+"="+art, secure)
-	stream := strings.Fields(waitLinePrefix(ctx, t, r.pub, "STREAM "))[1]
+	var stream string
+	r.pub, stream = startLabPublisher(ctx, t, n, r.stop, art)
 	r.cgo = startLabSubscriber(ctx, t, n.hosts["capped"], "capped-go", stream, r.stop)
 	r.fgo = startLabSubscriber(ctx, t, n.hosts["free"], "free-go", stream, r.stop)
 	r.cweb = startNodeCmd(t, n.hosts["cbrowser"].Command(ctx, "node", "lab.js"), "PORTAL_URL=http://"+labPortal,
-		"ROOM="+labRoom, "MODE=subscribe", "STREAM="+stream, "STOP_FILE="+r.stop, envArtifacts+"="+art, secure)
+		"ROOM="+labRoom, "MODE=subscribe", "STREAM="+stream, "STOP_FILE="+r.stop, envArtifacts+"="+art, labChromiumArgs)
+}
+
+// labChromiumArgs lets Chromium use its camera on the lab's plain-HTTP portal and send all
+// three simulcast layers.
+const labChromiumArgs = "CHROMIUM_ARGS_EXTRA=--unsafely-treat-insecure-origin-as-secure=http://" + labPortal +
+	" --force-fieldtrials=" + labFieldTrials
+
+// startLabPublisher starts the Chromium publisher in the pub namespace and returns it with
+// the id of its stream.
+func startLabPublisher(ctx context.Context, t *testing.T, n *labNet, stop, art string) (*nodeScript, string) {
+	t.Helper()
+	pub := startNodeCmd(t, n.hosts["pub"].Command(ctx, "node", "lab.js"), "PORTAL_URL=http://"+labPortal,
+		"ROOM="+labRoom, "MODE=publish", "STOP_FILE="+stop, envArtifacts+"="+art, labChromiumArgs)
+	return pub, strings.Fields(waitLinePrefix(ctx, t, pub, "STREAM "))[1]
 }
 
 // startLabSubscriber runs a Go subscriber (this test binary in the subscriber role) in ns.
-func startLabSubscriber(ctx context.Context, t *testing.T, ns *netlab.NS, user, stream, stop string) *nodeScript {
+func startLabSubscriber(ctx context.Context, t *testing.T, ns *netlab.NS, user, stream, stop string, env ...string) *nodeScript {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startNodeCmd(t, ns.Command(ctx, exe), envLabRole+"=subscriber", "LAB_PORTAL=http://"+labPortal,
-		"LAB_ROOM="+labRoom, "LAB_USER="+user, "LAB_STREAM="+stream, "LAB_STOP_FILE="+stop)
+	return startNodeCmd(t, ns.Command(ctx, exe), append([]string{envLabRole + "=subscriber", "LAB_PORTAL=http://" + labPortal,
+		"LAB_ROOM=" + labRoom, "LAB_USER=" + user, "LAB_STREAM=" + stream, "LAB_STOP_FILE=" + stop}, env...)...)
 }
 
 // warmUp waits until every subscriber receives video and the free one is on the size of the
@@ -302,11 +319,14 @@ func labWait(t *testing.T, n *nodeScript) {
 }
 
 // writeLabReport writes the figures as JSON to $CONCLAVE_LAB_REPORT, when set.
-func writeLabReport(t *testing.T, rep *labReport) {
+func writeLabReport(t *testing.T, rep any) {
 	t.Helper()
 	path := os.Getenv(envLabReport)
 	if path == "" {
 		return
+	}
+	if _, loss := rep.(*lossReport); loss { // the second scenario: beside the first one's
+		path = strings.TrimSuffix(path, ".json") + "-loss.json"
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
