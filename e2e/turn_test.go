@@ -37,8 +37,8 @@ func TestE2ETURNOverTCP(t *testing.T) {
 	cliNS.DropUDP(t)
 
 	t.Run("embedded", func(t *testing.T) {
-		data := startLabServer(t, srvNS, srvDev, "")
-		rep := runRelayedLoad(t, cliNS, data)
+		data := startLabServer(t, srvNS, srvDev, "", "")
+		rep := runRelayedLoad(t, cliNS, data, "-relay")
 		t.Logf("embedded TURN: join p50 %.0f ms, %d video frames, pairs %v", rep.JoinLatency.P50, rep.VideoFrames, rep.CandidatePairs)
 	})
 	t.Run("coturn", func(t *testing.T) {
@@ -48,19 +48,26 @@ func TestE2ETURNOverTCP(t *testing.T) {
   enabled: false
   secret: %s
   urls: ["turn:%s:%d?transport=tcp", "turn:%s:%d?transport=udp"]
-`, secret, labServerIP, port, labServerIP, port))
-		rep := runRelayedLoad(t, cliNS, data)
+`, secret, labServerIP, port, labServerIP, port), "")
+		rep := runRelayedLoad(t, cliNS, data, "-relay")
 		t.Logf("coturn: join p50 %.0f ms, %d video frames, pairs %v", rep.JoinLatency.P50, rep.VideoFrames, rep.CandidatePairs)
+	})
+	// No TURN at all: the clients reach the server's passive ICE-TCP candidate
+	// (webrtc.tcpPort) with active TCP candidates of their own.
+	t.Run("ice-tcp", func(t *testing.T) {
+		data := startLabServer(t, srvNS, srvDev, "turn:\n  enabled: false\n", "  tcpPort: 4443\n")
+		rep := runRelayedLoad(t, cliNS, data, "-tcp")
+		t.Logf("ICE-TCP: join p50 %.0f ms, %d video frames, pairs %v", rep.JoinLatency.P50, rep.VideoFrames, rep.CandidatePairs)
 	})
 }
 
 // startLabServer runs the all-in-one in ns with every listener on the lab address and media
-// on the lab interface dev, extra appended to its config, and returns its data directory
-// once it serves.
-func startLabServer(t *testing.T, ns *netlab.NS, dev, extra string) string {
+// on the lab interface dev, extra added to its config and webrtcExtra to its webrtc section,
+// and returns its data directory once it serves.
+func startLabServer(t *testing.T, ns *netlab.NS, dev, extra, webrtcExtra string) string {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
-	cfg := e2eutil.WriteConfig(t, extra+"webrtc:\n  interfaces: ["+dev+"]\n")
+	cfg := e2eutil.WriteConfig(t, extra+"webrtc:\n  interfaces: ["+dev+"]\n"+webrtcExtra)
 	args := ns.Args(bins.Path(t, "conclave"))
 	p := e2eutil.Start(t, args[0], args[1:],
 		"CONCLAVE_CONFIG="+cfg, "CONCLAVE_DATA_DIR="+data,
@@ -72,15 +79,16 @@ func startLabServer(t *testing.T, ns *netlab.NS, dev, extra string) string {
 	return data
 }
 
-// runRelayedLoad runs `conclave load -relay` in ns (one publisher, one subscriber) against
-// the lab server and checks its report: no error, frames received, every PeerConnection
-// connected through a relay to the server's host candidate.
-func runRelayedLoad(t *testing.T, ns *netlab.NS, data string) *load.Report {
+// runRelayedLoad runs `conclave load` with mode (-relay: TURN only; -tcp: ICE-TCP only) in ns
+// (one publisher, one subscriber) against the lab server and checks its report: no error,
+// frames received, every PeerConnection connected to the server's host candidate, through a
+// relay (-relay) or directly over TCP (-tcp).
+func runRelayedLoad(t *testing.T, ns *netlab.NS, data, mode string) *load.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := ns.Command(ctx, bins.Path(t, "conclave"), "load", "-api", "http://"+labServerIP+":3000", "-data", data,
-		"-loopback=false", "-relay", "-rooms", "1", "-publishers", "1", "-subscribers", "1",
+		"-loopback=false", mode, "-rooms", "1", "-publishers", "1", "-subscribers", "1",
 		"-duration", "3s", "-warmup", "0s", "-join-timeout", "60s", "-json", "-quiet")
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	var stdout, stderr bytes.Buffer
@@ -95,8 +103,12 @@ func runRelayedLoad(t *testing.T, ns *netlab.NS, data string) *load.Report {
 	if rep.ErrorCount != 0 || rep.Subscriptions != 1 || rep.VideoFrames == 0 {
 		t.Fatalf("errors %v (%v), %d subscriptions, %d video frames", rep.Errors, rep.ErrorSamples, rep.Subscriptions, rep.VideoFrames)
 	}
-	if want := map[string]int{"relay/host": 2}; !maps.Equal(rep.CandidatePairs, want) {
-		t.Fatalf("candidate pairs %v, want %v (publication and subscription through the relay)", rep.CandidatePairs, want)
+	want := map[string]int{"relay/host": 2} // publication and subscription
+	if mode == "-tcp" {
+		want = map[string]int{"host/host": 2}
+	}
+	if !maps.Equal(rep.CandidatePairs, want) {
+		t.Fatalf("candidate pairs %v, want %v (publication and subscription, %s)", rep.CandidatePairs, want, mode)
 	}
 	return &rep
 }

@@ -47,6 +47,7 @@ type Config struct {
 
 	Loopback bool `json:"loopback"` // ICE on loopback addresses only
 	Relay    bool `json:"relay"`    // ICE over relayed (TURN) candidates only
+	TCP      bool `json:"tcp"`      // ICE over TCP only (ICE-TCP to the server's webrtc.tcpPort)
 	JSON     bool `json:"json"`     // machine-readable report on stdout
 	Quiet    bool `json:"quiet"`    // no per-second progress
 }
@@ -89,6 +90,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process id: report its CPU and memory (same machine only)")
 	fs.BoolVar(&c.Loopback, "loopback", c.Loopback, "ICE on loopback addresses only")
 	fs.BoolVar(&c.Relay, "relay", false, "ICE over relayed candidates only, through the TURN servers the portal hands out (needs -loopback=false)")
+	fs.BoolVar(&c.TCP, "tcp", false, "ICE over TCP only: active ICE-TCP to the server's passive candidates (webrtc.tcpPort; needs -loopback=false)")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no per-second progress on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -133,6 +135,9 @@ func (c Config) Validate() error {
 	}
 	if c.Relay && c.Loopback {
 		bad = append(bad, "-relay needs -loopback=false (loopback clients ignore the portal's ICE servers)")
+	}
+	if c.TCP && (c.Loopback || c.Relay) {
+		bad = append(bad, "-tcp needs -loopback=false and no -relay (it is direct ICE over TCP)")
 	}
 	if c.Duration < 0 || c.Warmup < 0 || c.JoinTimeout <= 0 {
 		bad = append(bad, "-duration and -warmup cannot be negative, -join-timeout must be positive")

@@ -36,6 +36,9 @@ func TestParseFlags(t *testing.T) {
 		{"no media", append([]string{"-video", "none", "-audio", "none"}, creds...), nil, true},
 		{"no rooms", append([]string{"-rooms", "0"}, creds...), nil, true},
 		{"negative rate", append([]string{"-join-rate", "-1"}, creds...), nil, true},
+		{"ice-tcp", append([]string{"-tcp", "-loopback=false"}, creds...), func(c Config) bool { return c.TCP && !c.Loopback }, false},
+		{"ice-tcp on loopback", append([]string{"-tcp"}, creds...), nil, true},
+		{"ice-tcp and relay", append([]string{"-tcp", "-relay", "-loopback=false"}, creds...), nil, true},
 		{"stray argument", append(creds, "extra"), nil, true},
 		{"unknown flag", []string{"-nope"}, nil, true},
 	}

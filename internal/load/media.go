@@ -17,8 +17,9 @@ import (
 )
 
 // newWebRTCAPI builds the pion API every PeerConnection of the run shares: default codecs
-// and interceptors (NACK, reports, TWCC), pion's logging off, loopback-only ICE when asked.
-func newWebRTCAPI(loopback bool) (*webrtc.API, error) {
+// and interceptors (NACK, reports, TWCC), pion's logging off, loopback-only ICE when asked,
+// or ICE over TCP only (active ICE-TCP toward the server's passive candidates).
+func newWebRTCAPI(loopback, tcp bool) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("load: codecs: %w", err)
@@ -30,6 +31,9 @@ func newWebRTCAPI(loopback bool) (*webrtc.API, error) {
 	var se webrtc.SettingEngine
 	if loopback {
 		client.LoopbackSettings(&se)
+	}
+	if tcp {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
 	}
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
