@@ -50,7 +50,14 @@ func publishAV(t *testing.T, ctrl *controller, a *testAgent, transportID string)
 // subscribeAV subscribes a new client on agent a to the audio and video of source.
 func subscribeAV(t *testing.T, ctrl *controller, a *testAgent, transportID string, source protocol.TrackRef) *client {
 	t.Helper()
-	sub := newClientWith(t, true)
+	return subscribeAVWith(t, ctrl, a, transportID, source, true)
+}
+
+// subscribeAVWith is subscribeAV with the client's codecs: oddPTs (Opus 109, VP8 120 only) or
+// pion's defaults (with RTX).
+func subscribeAVWith(t *testing.T, ctrl *controller, a *testAgent, transportID string, source protocol.TrackRef, oddPTs bool) *client {
+	t.Helper()
+	sub := newClientWith(t, oddPTs)
 	sub.addReceiver(t, webrtc.RTPCodecTypeAudio, "0")
 	sub.addReceiver(t, webrtc.RTPCodecTypeVideo, "1")
 	audioSrc, videoSrc := source, source

@@ -37,9 +37,18 @@ type testAgent struct {
 
 func startAgent(t *testing.T, hub *local.Hub) *testAgent {
 	t.Helper()
+	return startAgentWith(t, hub, nil)
+}
+
+// startAgentWith starts an agent whose test configuration change adjusts first.
+func startAgentWith(t *testing.T, hub *local.Hub, change func(*Config)) *testAgent {
+	t.Helper()
 	b := local.New(hub)
-	a, err := New(Config{Host: "test", Interfaces: []string{"lo"}, IncludeLoopback: true,
-		MediaLinkListen: "127.0.0.1:0"}, Deps{Bus: b, Logger: testLogger()})
+	cfg := Config{Host: "test", Interfaces: []string{"lo"}, IncludeLoopback: true, MediaLinkListen: "127.0.0.1:0"}
+	if change != nil {
+		change(&cfg)
+	}
+	a, err := New(cfg, Deps{Bus: b, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -78,13 +79,26 @@ func TestAgentMuteUnmute(t *testing.T) {
 }
 
 // TestAgentNACKRetransmission asks for a packet the subscriber already has and sees it
-// retransmitted by the agent's NACK responder.
+// retransmitted by the agent's NACK responder: on the media SSRC for a subscriber without RTX,
+// on the RTX SSRC (unwrapped by pion's receiver) for one that negotiated it.
 func TestAgentNACKRetransmission(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rtx, off bool
+	}{{"plain", false, false}, {"rtx", true, false}, {"rtx without congestion control", true, true}} {
+		t.Run(tc.name, func(t *testing.T) { testNACKRetransmission(t, tc.rtx, tc.off) })
+	}
+}
+
+func testNACKRetransmission(t *testing.T, rtx, ccOff bool) {
 	hub := local.NewHub(local.Config{})
-	a := startAgent(t, hub)
+	a := startAgentWith(t, hub, func(c *Config) { c.Congestion.Disabled = ccOff })
 	ctrl := newController(t, hub)
 	publishAV(t, ctrl, a, "tp-pub")
-	sub := subscribeAV(t, ctrl, a, "tp-sub", protocol.TrackRef{Agent: a.ID(), TrackID: "tp-pub"})
+	sub := subscribeAVWith(t, ctrl, a, "tp-sub", protocol.TrackRef{Agent: a.ID(), TrackID: "tp-pub"}, !rtx)
+	if got := strings.Contains(sub.pc.RemoteDescription().SDP, "a=ssrc-group:FID"); got != rtx {
+		t.Fatalf("the agent's answer announces an RTX stream: %v, want %v", got, rtx)
+	}
 	st := sub.waitPackets(t, "1", 10)
 	st.mu.Lock()
 	seq := st.lastSeq

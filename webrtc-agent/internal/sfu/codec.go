@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,22 @@ func Codecs() []webrtc.RTPCodecParameters {
 		video(108, webrtc.MimeTypeH264, h264Fmtp("4d001f")),
 		video(112, webrtc.MimeTypeH264, h264Fmtp("64001f")),
 	}
+}
+
+// RTXCodecs returns a retransmission codec (RFC 4588, video/rtx) for each video codec of
+// Codecs, on the next free payload type: when a client's offer has them, the agent sends its
+// retransmissions to subscribers on their own SSRC (DownTrack), and publishers send theirs
+// to it so (pion unwraps them into the track).
+func RTXCodecs() []webrtc.RTPCodecParameters {
+	var out []webrtc.RTPCodecParameters
+	for _, c := range Codecs() {
+		if c.ClockRate != 90000 {
+			continue
+		}
+		out = append(out, webrtc.RTPCodecParameters{PayloadType: c.PayloadType + 1, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", c.PayloadType)}})
+	}
+	return out
 }
 
 // FormatOf returns the OWT format of a codec: opus/48000/2, pcmu, vp8, vp9, h264 with its

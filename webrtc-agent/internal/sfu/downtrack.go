@@ -3,6 +3,8 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,10 +32,17 @@ type DownTrack struct {
 	pt     uint8
 	hdr    rtp.Header // reused for every packet
 	rtx    retransmitter
-	held   bool // the transport cannot carry media yet (not connected): nothing is sent
-	paused bool // congestion control stopped the video: the link cannot carry its lowest layer
-	ended  bool // the last packet sent ended a frame (marker): padding may follow
-	pad    []byte
+	// RTX (RFC 4588) when the subscriber negotiated it: retransmissions go on their own SSRC
+	// and payload type, with their own sequence numbers and the original one in front of
+	// the payload. Zero rtxSSRC: retransmissions repeat the packet on the media SSRC.
+	rtxSSRC uint32
+	rtxPT   uint8
+	rtxSeq  uint16
+	rtxBuf  []byte
+	held    bool // the transport cannot carry media yet (not connected): nothing is sent
+	paused  bool // congestion control stopped the video: the link cannot carry its lowest layer
+	ended   bool // the last packet sent ended a frame (marker): padding may follow
+	pad     []byte
 	// reports takes the Sender Reports of a down-track bound to a plain writer (BindWriter):
 	// the current source's reports, translated to the down-track's SSRC and timestamps.
 	// Nil when bound to a PeerConnection, whose report interceptor writes them.
@@ -234,9 +243,26 @@ func (d *DownTrack) retransmit(seq uint16) {
 	e.resends++
 	h := &d.rtx.hdr
 	h.Version, h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = 2, marker, d.pt, seq, e.ts, d.ssrc
+	if d.rtxSSRC != 0 { // RFC 4588 §4: own SSRC, payload type and numbering; OSN first
+		d.rtxBuf = append(append(d.rtxBuf[:0], byte(seq>>8), byte(seq)), payload...)
+		payload = d.rtxBuf
+		h.PayloadType, h.SequenceNumber, h.SSRC = d.rtxPT, d.rtxSeq, d.rtxSSRC
+		d.rtxSeq++
+	}
 	if _, err := d.writer.WriteRTP(h, payload); err == nil {
 		d.rtx.resent.Add(1)
 	}
+}
+
+// rtxFor returns the payload type of the negotiated RTX codec for the codec with payload
+// type apt, if any.
+func rtxFor(codecs []webrtc.RTPCodecParameters, apt webrtc.PayloadType) (uint8, bool) {
+	for _, r := range codecs {
+		if strings.EqualFold(r.MimeType, webrtc.MimeTypeRTX) && fmtpValue(r.SDPFmtpLine, "apt") == strconv.Itoa(int(apt)) {
+			return uint8(r.PayloadType), true
+		}
+	}
+	return 0, false
 }
 
 // Switch re-points the down-track to another source (a simulcast layer or another stream
@@ -360,6 +386,10 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		}
 		d.mu.Lock()
 		d.writer, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
+		d.rtxSSRC, d.rtxPT = 0, 0
+		if pt, ok := rtxFor(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
+			d.rtxSSRC, d.rtxPT, d.rtxSeq = uint32(ctx.SSRCRetransmission()), pt, uint16(rand.Uint32())
+		}
 		d.rw.synced = false
 		src, held := d.rw.src, d.held
 		d.mu.Unlock()

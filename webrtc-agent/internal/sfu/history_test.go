@@ -158,3 +158,53 @@ func FuzzDownTrackRTCP(f *testing.F) {
 		}
 	})
 }
+
+// TestSFURetransmitRTX: with RTX negotiated, a retransmission goes on the RTX SSRC and payload
+// type with its own consecutive numbering, the original sequence number in front of the
+// original payload (RFC 4588 §4), and the original timestamp and marker.
+func TestSFURetransmitRTX(t *testing.T) {
+	tr := newVP8Track("v", nil)
+	w := &payloadWriter{}
+	d := NewDownTrack("d", "s", tr)
+	codecs := []webrtc.RTPCodecParameters{{PayloadType: 120, RTPCodecCapability: vp8},
+		{PayloadType: 119, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=100"}},
+		{PayloadType: 121, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=120"}}}
+	if _, err := d.Bind(bindContext{codecs: codecs, w: w, rtxSSRC: 0x5555}); err != nil {
+		t.Fatal(err)
+	}
+	d.Attach()
+	forwardN(t, tr, 100, 6)
+	sent := w.all()
+	d.HandleRTCP(nackFor(sent[2].SequenceNumber, sent[4].SequenceNumber))
+	got := w.all()[len(sent):]
+	if len(got) != 2 {
+		t.Fatalf("%d retransmissions, want 2", len(got))
+	}
+	for i, o := range []rtp.Packet{sent[2], sent[4]} {
+		p := got[i]
+		if p.SSRC != 0x5555 || p.PayloadType != 121 || p.Timestamp != o.Timestamp || p.Marker != o.Marker {
+			t.Fatalf("retransmission %d header %+v: want SSRC 0x5555, PT 121 and the original's timestamp and marker", i, p.Header)
+		}
+		if len(p.Payload) != len(o.Payload)+2 || uint16(p.Payload[0])<<8|uint16(p.Payload[1]) != o.SequenceNumber ||
+			!bytes.Equal(p.Payload[2:], o.Payload) {
+			t.Fatalf("retransmission %d payload does not carry OSN %d and the original payload", i, o.SequenceNumber)
+		}
+	}
+	if got[1].SequenceNumber != got[0].SequenceNumber+1 {
+		t.Fatalf("RTX sequence numbers %d then %d: not consecutive", got[0].SequenceNumber, got[1].SequenceNumber)
+	}
+
+	// Without an RTX SSRC (not negotiated) the packet is repeated on the media SSRC.
+	plain := NewDownTrack("p", "s", tr)
+	pw := &payloadWriter{}
+	if _, err := plain.Bind(bindContext{codecs: codecs, w: pw}); err != nil {
+		t.Fatal(err)
+	}
+	plain.Attach()
+	forwardN(t, tr, 200, 3)
+	ps := pw.all()
+	plain.HandleRTCP(nackFor(ps[1].SequenceNumber))
+	if r := pw.all()[len(ps):]; len(r) != 1 || r[0].SSRC != ps[1].SSRC || r[0].SequenceNumber != ps[1].SequenceNumber {
+		t.Fatalf("without RTX the retransmission is %+v, want the original on the media SSRC", r)
+	}
+}

@@ -38,8 +38,9 @@ func (w *recordWriter) snapshot() []rtp.Header {
 
 // bindContext is a webrtc.TrackLocalContext for binding down-tracks without a PeerConnection.
 type bindContext struct {
-	codecs []webrtc.RTPCodecParameters
-	w      webrtc.TrackLocalWriter
+	codecs  []webrtc.RTPCodecParameters
+	w       webrtc.TrackLocalWriter
+	rtxSSRC webrtc.SSRC // SSRCRetransmission (0: RTX not negotiated)
 }
 
 func (c bindContext) CodecParameters() []webrtc.RTPCodecParameters { return c.codecs }
@@ -47,7 +48,7 @@ func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter {
 	return nil
 }
 func (c bindContext) SSRC() webrtc.SSRC                       { return 0xABCD }
-func (c bindContext) SSRCRetransmission() webrtc.SSRC         { return 0 }
+func (c bindContext) SSRCRetransmission() webrtc.SSRC         { return c.rtxSSRC }
 func (c bindContext) SSRCForwardErrorCorrection() webrtc.SSRC { return 0 }
 func (c bindContext) WriteStream() webrtc.TrackLocalWriter    { return c.w }
 func (c bindContext) ID() string                              { return "bind" }

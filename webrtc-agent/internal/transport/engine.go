@@ -169,7 +169,7 @@ func (e *Engine) settings(cfg NetConfig, filter func(string) bool, lf pionlog.Fa
 	return se, nil
 }
 
-// newAPI registers the codecs, header extensions and interceptors: the NACK generator
+// newAPI registers the codecs (with RTX for video), header extensions and interceptors: the NACK generator
 // (publishers), RTCP reports, TWCC feedback (to publishers) and, unless cong.Disabled,
 // congestion control toward subscribers: transport-wide sequence numbers on every packet
 // sent and pion's GCC estimator per PeerConnection, without its pacer (packets leave as they
@@ -186,6 +186,11 @@ func (e *Engine) newAPI(se webrtc.SettingEngine, cong CongestionConfig) (*webrtc
 		}
 		if err := m.RegisterCodec(c, kind); err != nil {
 			return nil, fmt.Errorf("transport: register %s: %w", c.MimeType, err)
+		}
+	}
+	for _, c := range sfu.RTXCodecs() {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("transport: register rtx (%s): %w", c.SDPFmtpLine, err)
 		}
 	}
 	ir := &interceptor.Registry{}
@@ -234,7 +239,7 @@ func (e *Engine) configureCongestion(ir *interceptor.Registry, cong CongestionCo
 	initial = min(initial, maxRate)
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial), gcc.SendSideBWEMinBitrate(minBitrate),
-			gcc.SendSideBWEMaxBitrate(maxRate), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()), gcc.WithLoggerFactory(quiet))
+			gcc.SendSideBWEMaxBitrate(maxRate), gcc.SendSideBWEPacer(newPassPacer()), gcc.WithLoggerFactory(quiet))
 	})
 	if err != nil {
 		return err
