@@ -18,8 +18,9 @@ import (
 
 // newWebRTCAPI builds the pion API every PeerConnection of the run shares: default codecs
 // and interceptors (NACK, reports, TWCC), pion's logging off, loopback-only ICE when asked,
-// or ICE over TCP only (active ICE-TCP toward the server's passive candidates).
-func newWebRTCAPI(loopback, tcp bool) (*webrtc.API, error) {
+// or ICE over TCP only (active ICE-TCP toward the server's passive candidates), or relayed
+// candidates only (then nominated at once).
+func newWebRTCAPI(loopback, tcp, relay bool) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("load: codecs: %w", err)
@@ -34,6 +35,9 @@ func newWebRTCAPI(loopback, tcp bool) (*webrtc.API, error) {
 	}
 	if tcp {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	}
+	if relay {
+		client.RelayOnlySettings(&se)
 	}
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled

@@ -53,7 +53,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	wapi, err := newWebRTCAPI(cfg.Loopback, cfg.TCP)
+	wapi, err := newWebRTCAPI(cfg.Loopback, cfg.TCP, cfg.Relay)
 	if err != nil {
 		return nil, err
 	}
