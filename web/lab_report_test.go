@@ -44,6 +44,7 @@ type subSample struct {
 	BytesReceived        int64   `json:"bytesReceived"`        // payload bytes
 	PacketsReceived      int64   `json:"packetsReceived"`
 	PacketsLost          int64   `json:"packetsLost"`
+	Retransmitted        int64   `json:"retransmittedPacketsReceived"`
 }
 
 func (s subSample) size() media.Size { return media.Size{Width: s.Width, Height: s.Height} }
@@ -114,6 +115,7 @@ type labWindow struct {
 	FreezeMS        int64    `json:"freezeMs"`
 	LongestFreezeMS int64    `json:"longestFreezeMs"` // -1: not known (Chromium)
 	Sizes           []string `json:"sizes"`           // shown at the start, then each change
+	Retransmitted   int64    `json:"retransmitted"`   // Chromium: retransmitted packets received
 }
 
 // labFigures are one subscriber's figures.
@@ -300,6 +302,7 @@ func webWindow(ss []subSample, from, to time.Time) labWindow {
 		w.LossPct = 100 * float64(lost) / float64(lost+got)
 	}
 	// Chromium counts a gap of 5 s or more as a pause, not a freeze (webrtc-stats): both count.
+	w.Retransmitted = b.Retransmitted - a.Retransmitted
 	w.Freezes = int(b.FreezeCount + b.PauseCount - a.FreezeCount - a.PauseCount)
 	w.FreezeMS = int64((b.TotalFreezesDuration + b.TotalPausesDuration - a.TotalFreezesDuration - a.TotalPausesDuration) * 1000)
 	return w

@@ -5,7 +5,7 @@
 // subscribes to the video of stream STREAM without asking for a layer, renders it, and prints
 // every second "SUBSTATS {at, width, height, framesDecoded, framesReceived, freezeCount,
 // totalFreezesDuration, pauseCount, totalPausesDuration, bytesReceived, packetsReceived,
-// packetsLost}" from its inbound-rtp statistics. Both run until the file STOP_FILE exists.
+// packetsLost, retransmittedPacketsReceived}" from its inbound-rtp statistics. Both run until the file STOP_FILE exists.
 // Env: PORTAL_URL, ROOM, MODE, STOP_FILE, STREAM (subscribe); optional CHROMIUM,
 // CHROMIUM_ARGS_EXTRA, CONCLAVE_ARTIFACTS.
 
@@ -84,7 +84,8 @@ async function inbound() {
       framesReceived: r.framesReceived || 0, freezeCount: r.freezeCount || 0,
       totalFreezesDuration: r.totalFreezesDuration || 0, pauseCount: r.pauseCount || 0,
       totalPausesDuration: r.totalPausesDuration || 0, bytesReceived: r.bytesReceived || 0,
-      packetsReceived: r.packetsReceived || 0, packetsLost: r.packetsLost || 0 };
+      packetsReceived: r.packetsReceived || 0, packetsLost: r.packetsLost || 0,
+      retransmittedPacketsReceived: r.retransmittedPacketsReceived || 0 };
   });
   return { at: Date.now(), ...(out || {}) };
 }
