@@ -2,6 +2,7 @@ package out
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -25,16 +26,20 @@ type feed struct {
 	kind   string
 	source protocol.TrackRef
 	link   *medialink.Link
+	ask    func() // asks the source for a keyframe (link.RequestKeyframe)
 	info   medialink.TrackInfo
 	pt     uint8
 	isKey  func([]byte) bool // nil for audio
 
-	mu     sync.Mutex
-	conn   *net.UDPConn // ffmpeg's RTP port; nil while ffmpeg is down
-	gated  bool
-	depack *rtpframe.Depacketizer // video only
-	pkt    rtp.Packet
-	buf    []byte
+	mu      sync.Mutex
+	conn    *net.UDPConn // ffmpeg's RTP port; nil while ffmpeg is down
+	gated   bool
+	depack  *rtpframe.Depacketizer // video only
+	onFrame func(rtpframe.Frame)   // f.watched, bound once
+	opens   bool                   // the packet being pushed starts the keyframe the gate waits for
+	pushAt  time.Time              // arrival of the packet being pushed
+	pkt     rtp.Packet
+	buf     []byte
 
 	retired   atomic.Bool  // replaced by a source switch: its link's end is expected
 	forwarded atomic.Int64 // packets written in the current ffmpeg run
@@ -44,14 +49,18 @@ type feed struct {
 // newFeed wraps an imported link.
 func newFeed(kind string, src protocol.TrackRef, l *medialink.Link, info medialink.TrackInfo, log *slog.Logger) *feed {
 	f := &feed{kind: kind, source: src, link: l, info: info, pt: audioPT, buf: make([]byte, 0, 1500)}
+	if l != nil {
+		f.ask = l.RequestKeyframe
+	}
 	if kind != "video" {
 		return f
 	}
 	f.pt = videoPT
 	f.isKey = rtpframe.KeyframeDetector(info.MimeType)
+	f.onFrame = f.watched
 	if c, err := rtpframe.CodecOf(info.MimeType); err == nil {
 		log = log.With("kind", kind, "track", src.TrackID)
-		f.depack = rtpframe.New(c, rtpframe.Options{Keyframe: l.RequestKeyframe, Stalled: func(s rtpframe.Stall) {
+		f.depack = rtpframe.New(c, rtpframe.Options{Keyframe: func() { f.ask() }, Stalled: func(s rtpframe.Stall) {
 			if s.Recovered {
 				log.Info("keyframe arrived after a long wait", "waited", s.Waited, "requests", s.Requests)
 				return
@@ -83,7 +92,7 @@ func (f *feed) resync() {
 	if f.depack != nil {
 		f.depack.Resync(time.Now())
 	} else {
-		f.link.RequestKeyframe()
+		f.ask()
 	}
 }
 
@@ -97,7 +106,9 @@ func (f *feed) handle(typ medialink.FrameType, p []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.depack != nil && f.pkt.Unmarshal(p) == nil {
-		f.depack.Push(&f.pkt, now, discardFrame)
+		f.opens = f.gated && f.isKey(rtpx.Payload(p)) // this packet starts the keyframe the gate waits for
+		f.pushAt = now
+		f.depack.Push(&f.pkt, now, f.onFrame)
 	}
 	if f.conn == nil {
 		return
@@ -123,8 +134,35 @@ func (f *feed) handle(typ medialink.FrameType, p []byte) {
 	}
 }
 
-// discardFrame drops the frames of a feed's watching assembler: ffmpeg gets the packets.
-func discardFrame(rtpframe.Frame) {}
+// state summarises the feed for an error message: packets written to the current ffmpeg and,
+// for video, whether it still waits for a keyframe and how many it asked for.
+func (f *feed) state() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := fmt.Sprintf("%s: %d packets to ffmpeg", f.kind, f.forwarded.Load())
+	if f.isKey != nil {
+		if f.gated {
+			s += ", waiting for a keyframe"
+		}
+		if f.depack != nil {
+			st := f.depack.Stats()
+			s += fmt.Sprintf(", %d keyframe requests, %d frames seen, %d gaps", st.KeyRequests, st.Frames, st.Gaps)
+		}
+	}
+	return s
+}
+
+// watched sees the frames of the feed's watching assembler (ffmpeg gets the packets; f.mu is
+// held). A keyframe that completes while the gate still waits, and did not start with the
+// packet being pushed, is one whose start the gate did not pass: the gate closed in the middle
+// of it (ffmpeg refused a packet). It ended the assembler's wait, so nothing would ask for the
+// next keyframe and the feed would wait for good (a streaming-out that never started, seen
+// in the browser media test): start a new wait, which asks.
+func (f *feed) watched(fr rtpframe.Frame) {
+	if fr.Key && f.gated && !f.opens {
+		f.depack.Resync(f.pushAt)
+	}
+}
 
 // idle reports whether nothing arrived from the link for d (or ever, since start).
 func (f *feed) idle(d time.Duration, since time.Time) bool {

@@ -175,7 +175,8 @@ func (j *Job) awaitReady(proc *ffmpeg.Process, feeds []*feed, opened <-chan stru
 			return nil
 		}
 		if time.Since(begin) > j.cfg.StartTimeout {
-			return fmt.Errorf("%w: output not opened within %s: %s", ErrFFmpeg, j.cfg.StartTimeout, ffmpeg.PublicReason(proc.LastLine()))
+			return fmt.Errorf("%w: output not opened within %s (%s): %s", ErrFFmpeg, j.cfg.StartTimeout,
+				feedStates(feeds), ffmpeg.PublicReason(proc.LastLine()))
 		}
 	}
 }
@@ -225,6 +226,16 @@ func idleFeed(feeds []*feed, d time.Duration, since time.Time) *feed {
 		}
 	}
 	return nil
+}
+
+// feedStates describes what each feed did since ffmpeg started, for a start that timed
+// out: whether ffmpeg got the media, and for video whether a keyframe ever came.
+func feedStates(feeds []*feed) string {
+	parts := make([]string, 0, len(feeds))
+	for _, f := range feeds {
+		parts = append(parts, f.state())
+	}
+	return strings.Join(parts, "; ")
 }
 
 // allForwarding reports whether every feed wrote packets to the current ffmpeg.
