@@ -34,19 +34,13 @@ func BestLayer(layers []*Track, ceiling *Track) *Track {
 }
 
 // Follow re-points d to BestLayer(layers, ceiling) when that is not the source it sends or
-// is switching to, and asks again for the keyframe a pending switch waits for (the
-// request is throttled by the source). Call it periodically, e.g. every few hundred
+// is switching to (a pending switch's keyframe is asked for again by the down-track itself,
+// on every packet of the source it waits for). Call it periodically, e.g. every few hundred
 // milliseconds: it is how a follower notices that a layer stopped or resumed.
 func Follow(d *DownTrack, layers []*Track, ceiling *Track) error {
 	best := BestLayer(layers, ceiling)
-	if best == nil {
+	if best == nil || best == d.Target() {
 		return nil
 	}
-	if target := d.Target(); best != target {
-		return d.Switch(best)
-	}
-	if best != d.Source() {
-		best.RequestKeyframe()
-	}
-	return nil
+	return d.Switch(best)
 }
