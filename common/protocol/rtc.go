@@ -51,6 +51,11 @@ type SubscriptionTrackStats struct {
 	Source string `json:"source"`
 	// Paused: congestion control stopped the video (its lowest layer does not fit).
 	Paused bool `json:"paused"`
+	// TemporalLayer is the highest VP8 temporal layer forwarded (0: a quarter of the frame
+	// rate, 1: half), absent when every layer is (or the source has none);
+	// TemporalDropped counts the frames left out for it.
+	TemporalLayer   *int   `json:"temporalLayer,omitempty"`
+	TemporalDropped uint64 `json:"temporalDropped,omitempty"`
 	// Active: the subscriber did not mute it.
 	Active        bool   `json:"active"`
 	Packets       uint64 `json:"packets"`
@@ -158,7 +163,16 @@ const (
 	RTCEventTrack     = "track"     // a publication track arrived (Track)
 	RTCEventComplete  = "complete"  // every track of OperationID is flowing/set up
 	RTCEventError     = "error"     // an operation failed (Reason)
+	RTCEventLayers    = "layers"    // simulcast layers the publisher should pause (Layers)
 )
+
+// RTCLayers names the simulcast layers (rids) of a publication's mid that nobody receives:
+// the publisher may stop encoding them until they are needed again (dynacast). Paused is
+// the whole set: a rid not in it should be sent.
+type RTCLayers struct {
+	Mid    string   `json:"mid"`
+	Paused []string `json:"paused"`
+}
 
 // RTCTrack describes a published track that arrived on a transport.
 type RTCTrack struct {
@@ -172,12 +186,13 @@ type RTCTrack struct {
 
 // RTCEvent is one event from a webrtc agent about a transport or operation.
 type RTCEvent struct {
-	Agent       string    `json:"agent"`
-	Type        string    `json:"type"`
-	TransportID string    `json:"transportId"`
-	OperationID string    `json:"operationId,omitempty"`
-	SDP         string    `json:"sdp,omitempty"`
-	Candidate   string    `json:"candidate,omitempty"`
-	Track       *RTCTrack `json:"track,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
+	Agent       string     `json:"agent"`
+	Type        string     `json:"type"`
+	TransportID string     `json:"transportId"`
+	OperationID string     `json:"operationId,omitempty"`
+	SDP         string     `json:"sdp,omitempty"`
+	Candidate   string     `json:"candidate,omitempty"`
+	Track       *RTCTrack  `json:"track,omitempty"`
+	Layers      *RTCLayers `json:"layers,omitempty"`
+	Reason      string     `json:"reason,omitempty"`
 }

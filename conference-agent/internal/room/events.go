@@ -44,6 +44,8 @@ func (r *Room) HandleRTC(ev protocol.RTCEvent) bool {
 		r.complete(t, ev.OperationID)
 	case protocol.RTCEventError:
 		r.operationError(t, ev.OperationID, or(ev.Reason, msgOperationFailed))
+	case protocol.RTCEventLayers:
+		r.layersPaused(t, ev)
 	default:
 		r.log.Debug("unknown rtc event", "type", ev.Type, "transport", t.id)
 	}
@@ -60,6 +62,19 @@ func or(s, fallback string) string {
 // soac forwards the agent's signaling to the transport's owner; r.mu is held.
 func (r *Room) soac(t *transport, sig protocol.Signaling) {
 	r.send(t.owner, protocol.EventProgress, protocol.ProgressEvent{ID: t.id, Status: statusSoac, Data: sig})
+}
+
+// layersPaused tells a simulcast publisher which of its layers nobody receives (dynacast,
+// a Conclave extension): `progress` with status `layers` and data {mid, paused: [rid]}.
+// OWT SDKs ignore a status they do not know; the Conclave web library pauses those
+// encodings. r.mu is held.
+func (r *Room) layersPaused(t *transport, ev protocol.RTCEvent) {
+	pub := r.pubs[ev.OperationID]
+	if pub == nil || pub.transport != t.id || ev.Layers == nil {
+		return
+	}
+	r.send(t.owner, protocol.EventProgress, protocol.ProgressEvent{ID: t.id, SessionID: pub.id, Status: statusLayers,
+		Data: ev.Layers})
 }
 
 // transportReady marks ICE+DTLS up and readies the operations already set up; r.mu is held.

@@ -12,6 +12,8 @@ const (
 	statusSoac  = "soac"
 	statusReady = "ready"
 	statusError = "error"
+	// statusLayers: simulcast layers the publisher may pause (Conclave extension).
+	statusLayers = "layers"
 )
 
 // sortedTransports returns the transports by id, for deterministic clean-up; r.mu is held.

@@ -361,3 +361,30 @@ func TestRoomTrackSizeUpdates(t *testing.T) {
 		t.Fatalf("largest layer after a shrink: %+v", top)
 	}
 }
+
+// TestLayersPausedToPublisher: the webrtc agent's dynacast event reaches the publisher only,
+// as `progress` with status `layers` (a status OWT SDKs ignore).
+func TestLayersPausedToPublisher(t *testing.T) {
+	h := newHarness(t, nil)
+	h.join("a", "presenter", "portal-1")
+	h.join("b", "presenter", "portal-1")
+	h.publish("a", "s1", "t1")
+	h.notes.take()
+	h.event(protocol.RTCEvent{Type: protocol.RTCEventLayers, TransportID: "t1", OperationID: "s1",
+		Layers: &protocol.RTCLayers{Mid: "1", Paused: []string{"h", "f"}}})
+	notes := h.notes.take()
+	got := find(notes, "a", protocol.EventProgress)
+	want := `{"id":"t1","sessionId":"s1","status":"layers","data":{"mid":"1","paused":["h","f"]}}`
+	if len(got) != 1 || string(got[0].data) != want {
+		t.Fatalf("publisher got %+v, want %s", got, want)
+	}
+	if len(find(notes, "b", protocol.EventProgress)) != 0 {
+		t.Fatal("another participant got the publisher's layers")
+	}
+	// An event naming an operation that is not a publication on that transport is dropped.
+	h.event(protocol.RTCEvent{Type: protocol.RTCEventLayers, TransportID: "t1", OperationID: "nope",
+		Layers: &protocol.RTCLayers{Mid: "1", Paused: []string{}}})
+	if n := h.notes.take(); len(n) != 0 {
+		t.Fatalf("notices for an unknown operation: %+v", n)
+	}
+}

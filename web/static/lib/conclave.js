@@ -149,6 +149,8 @@ export class ConferenceClient extends EventTarget {
    *   q/h/f (quarter, half, full resolution) when the browser supports it; or explicit encodings.
    * @param {object} [options.attributes] stream attributes other participants see
    * @param {string} [options.source] video source ('camera' default, or 'screen-cast')
+   * @param {boolean} [options.dynacast] false: keep sending simulcast layers nobody receives
+   *   (by default the server's `layers` notifications pause and resume them)
    * @param {string} [options.codec] send video only in this codec ('vp8', 'vp9', 'h264', 'av1');
    *   default: the browser's offer, from which the server picks by the room's mediaIn order
    */
@@ -501,6 +503,53 @@ export class Publication extends Session {
     } catch (e) {
       this._end(e.message);
       throw e;
+    }
+  }
+
+  async _onProgress(m) {
+    if (m.status === 'layers' && m.data) {
+      await this._pauseLayers(m.data.mid, Array.isArray(m.data.paused) ? m.data.paused : []);
+      return;
+    }
+    await super._onProgress(m);
+  }
+
+  /**
+   * Dynacast (a Conclave extension): the server names the simulcast layers nobody receives;
+   * their encodings stop (active false) until the server no longer names them. Layers the
+   * application turned off itself stay off: only what this method paused is resumed.
+   */
+  async _pauseLayers(mid, paused) {
+    if (this.options.dynacast === false || this.ended) return;
+    this._demand = { mid, paused };
+    const tr = this.pc.getTransceivers().find((t) => t.mid === mid);
+    if (!tr || !tr.sender) return;
+    const mine = new Set(this._serverPaused || []);
+    const params = tr.sender.getParameters();
+    let changed = false;
+    for (const enc of params.encodings || []) {
+      if (!enc.rid) continue;
+      const want = paused.includes(enc.rid);
+      if (want && enc.active !== false) {
+        enc.active = false;
+        mine.add(enc.rid);
+        changed = true;
+      } else if (!want && mine.has(enc.rid)) {
+        enc.active = true;
+        mine.delete(enc.rid);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    try {
+      await tr.sender.setParameters(params);
+      this._serverPaused = mine;
+      this.dispatchEvent(new CustomEvent('layers', { detail: { paused: [...mine] } }));
+    } catch (e) {
+      // e.g. a renegotiation in progress: try the latest demand again shortly
+      setTimeout(() => {
+        if (this._demand) this._pauseLayers(this._demand.mid, this._demand.paused);
+      }, 500);
     }
   }
 

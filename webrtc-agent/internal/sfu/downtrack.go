@@ -43,6 +43,8 @@ type DownTrack struct {
 	paused  bool // congestion control stopped the video: the link cannot carry its lowest layer
 	ended   bool // the last packet sent ended a frame (marker): padding may follow
 	pad     []byte
+	tf      temporalFilter // VP8 temporal layers forwarded, picture-ID rewriting
+	payBuf  []byte         // payload scratch for a rewritten picture ID
 	// reports takes the Sender Reports of a down-track bound to a plain writer (BindWriter):
 	// the current source's reports, translated to the down-track's SSRC and timestamps.
 	// Nil when bound to a PeerConnection, whose report interceptor writes them.
@@ -65,6 +67,7 @@ var (
 // is not attached: call Attach once the transport may send.
 func NewDownTrack(id, streamID string, src *Track) *DownTrack {
 	d := &DownTrack{id: id, streamID: streamID, kind: src.Kind(), codec: src.Codec(), active: true}
+	d.tf.max, d.tf.cur = AllTemporal, AllTemporal
 	d.rw = rewriter{clockRate: src.Codec().ClockRate, src: src}
 	return d
 }
@@ -151,6 +154,13 @@ func (d *DownTrack) writePacket(src *Track, p *Packet) (waiting bool) {
 	if !d.active || d.writer == nil || d.held || d.paused {
 		return false
 	}
+	temporal := p.HasTID && p.HasPicID
+	if temporal && src == d.rw.src && d.rw.synced && !d.tf.admit(p, p.At) {
+		if fill, late := d.rw.skip(p.Seq); late {
+			d.writePaddingAt(fill)
+		}
+		return false
+	}
 	old := d.rw.src
 	seq, ts, ok := d.rw.rewrite(src, p, p.At)
 	if !ok {
@@ -160,19 +170,51 @@ func (d *DownTrack) writePacket(src *Track, p *Packet) (waiting bool) {
 		old.RemoveSink(d)
 		d.switches.Add(1)
 	}
+	payload := p.Payload
+	var pic uint16
+	var picBits uint8
+	if temporal {
+		if d.rw.justSynced {
+			d.tf.sync(p)
+		}
+		if out, ok := d.tf.outPic(p.PicID); ok && d.tf.munge {
+			d.payBuf = append(d.payBuf[:0], payload...)
+			writePictureID(d.payBuf, out, p.PicBits)
+			payload, pic, picBits = d.payBuf, out, p.PicBits
+		}
+		waiting = d.tf.waitingUp(p.At)
+	} else if d.rw.justSynced {
+		d.tf.started, d.tf.munge = false, false
+	}
 	h := &d.hdr
 	h.Version, h.Padding, h.Extension, h.ExtensionProfile = 2, false, false, 0
 	h.Extensions, h.CSRC = h.Extensions[:0], nil
 	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = p.Marker, d.pt, seq, ts, d.ssrc
-	if _, err := d.writer.WriteRTP(h, p.Payload); err == nil {
+	if _, err := d.writer.WriteRTP(h, payload); err == nil {
 		d.ended = p.Marker
 		d.sent.Add(1)
-		d.bytes.Add(uint64(len(p.Payload)))
+		d.bytes.Add(uint64(len(payload)))
 		if src.hist != nil {
-			d.rtx.note(src, p.Seq, seq, ts)
+			d.rtx.note(src, p.Seq, seq, ts, pic, picBits)
 		}
 	}
-	return false
+	return waiting
+}
+
+// writePaddingAt sends one padding-only packet numbered seq: it fills the place of a packet
+// that arrived too late to be left out of the numbering (rewriter.skip).
+func (d *DownTrack) writePaddingAt(seq uint16) {
+	if len(d.pad) == 0 {
+		d.pad = []byte{1}
+	}
+	h := &d.hdr
+	h.Version, h.Padding, h.Extension, h.ExtensionProfile = 2, true, false, 0
+	h.Extensions, h.CSRC = h.Extensions[:0], nil
+	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = false, d.pt, seq, d.rw.lastTS, d.ssrc
+	if _, err := d.writer.WriteRTP(h, d.pad); err == nil {
+		d.padded.Add(1)
+	}
+	h.Padding = false
 }
 
 // MaxPadding is the largest padding a padding-only packet carries (RTP's padding length is
@@ -198,9 +240,6 @@ func (d *DownTrack) WritePadding(n, size int) int {
 	}
 	sent := 0
 	h := &d.hdr
-	// Media older than this point (a late retransmission from the publisher) would be
-	// numbered over the padding: from now on it is dropped, like media older than a sync.
-	d.rw.baseSeq = d.rw.lastSeq - d.rw.seqOff + 1
 	for range n {
 		seq := d.rw.lastSeq + 1
 		h.Version, h.Padding, h.Extension, h.ExtensionProfile = 2, true, false, 0
@@ -210,9 +249,11 @@ func (d *DownTrack) WritePadding(n, size int) int {
 			break
 		}
 		d.rw.lastSeq = seq
-		d.rw.seqOff++
 		sent++
 	}
+	// Media after the last input packet seen is numbered after the padding; a late packet
+	// from before it keeps the number left free for it.
+	d.rw.pad(uint16(sent))
 	h.Padding = false
 	d.padded.Add(uint64(sent))
 	return sent
@@ -241,6 +282,9 @@ func (d *DownTrack) retransmit(seq uint16) {
 		return
 	}
 	e.resends++
+	if e.picBits != 0 && len(payload) > 3 {
+		writePictureID(payload, e.pic, e.picBits)
+	}
 	h := &d.rtx.hdr
 	h.Version, h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = 2, marker, d.pt, seq, e.ts, d.ssrc
 	if d.rtxSSRC != 0 { // RFC 4588 §4: own SSRC, payload type and numbering; OSN first
@@ -326,6 +370,31 @@ func (d *DownTrack) SetPaused(paused bool) {
 	if changed && !paused {
 		src.RequestKeyframe()
 	}
+}
+
+// SetTemporal sets the highest VP8 temporal layer forwarded (AllTemporal: every layer).
+// Going down takes effect at the next frame; going up at the next frame of the higher layer
+// that is marked layer-sync, or at a keyframe, which is asked for when none comes within
+// temporalUpWait. Tracks without temporal layers ignore it.
+func (d *DownTrack) SetTemporal(max uint8) {
+	d.mu.Lock()
+	d.tf.setMax(max, d.rw.src.now())
+	d.mu.Unlock()
+}
+
+// Temporal returns the highest temporal layer the down-track is set to forward
+// (SetTemporal) and the one it forwards now.
+func (d *DownTrack) Temporal() (max, cur uint8) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.tf.max, d.tf.cur
+}
+
+// TemporalDropped returns the number of frames left out for the temporal ceiling.
+func (d *DownTrack) TemporalDropped() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.tf.dropped
 }
 
 // Active reports whether the subscriber wants the track (SetActive).

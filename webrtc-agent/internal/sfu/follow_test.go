@@ -84,6 +84,9 @@ func (r *layerRig) run(n int, sending ...int) {
 	for f := range n {
 		r.frame(f == 0, sending...)
 		if f%8 == 7 {
+			for _, l := range r.layers {
+				l.Bitrate() // polled, as the demand loop does
+			}
 			if err := Follow(r.d, r.layers, r.layers[0]); err != nil {
 				r.t.Fatal(err)
 			}
@@ -257,4 +260,31 @@ func TestDownTrackReasksIgnoredKeyframe(t *testing.T) {
 	if len(w.snapshot()) != 91 || kf.Load() != before {
 		t.Fatalf("after the keyframe: %d packets sent, %d more requests", len(w.snapshot()), kf.Load()-before)
 	}
+}
+
+// TestFollowAsksForHeldLayer: when the layer asked for stops, a follower moves to the next
+// layer down even if the publisher paused that one for want of receivers (held): it becomes
+// the follower's pending source, which is what makes the publisher resume it. The ceiling is
+// marked wanted on every Follow.
+func TestFollowAsksForHeldLayer(t *testing.T) {
+	r := newLayerRig(t)
+	h, m, l := r.layers[0], r.layers[1], r.layers[2]
+	r.run(60, 0, 1, 2)
+	if !h.WantedWithin(time.Second) || m.WantedWithin(time.Second) {
+		t.Fatal("Follow does not mark (only) its ceiling wanted")
+	}
+	m.SetHeld(true)
+	if held, rate := m.Held(); !held || rate <= 0 {
+		t.Fatalf("held %v at %d bit/s: want held with the rate it had", held, rate)
+	}
+	r.run(60, 2) // h stops (the browser dropped it); m is paused by the server
+	if r.d.Target() != m || m.Sinks() != 1 {
+		t.Fatalf("follower targets %s (m sinks %d), want the held middle layer", r.d.Target().ID(), m.Sinks())
+	}
+	m.SetHeld(false) // the demand loop resumed it
+	r.run(30, 1, 2)  // and the publisher sends it again
+	if r.d.Source() != m {
+		t.Fatalf("follower sends %s, want m once it flows", r.d.Source().ID())
+	}
+	_ = l
 }

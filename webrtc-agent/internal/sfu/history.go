@@ -82,6 +82,8 @@ type sentEntry struct {
 	ts      uint32
 	valid   bool
 	resends uint8
+	picBits uint8 // the payload's VP8 picture ID was rewritten to pic (0: sent unchanged)
+	pic     uint16
 }
 
 // retransmitter is a down-track's record of what it sent, for NACKs. Guarded by the
@@ -106,11 +108,12 @@ func (r *retransmitter) entry(seq uint16) *sentEntry {
 }
 
 // note records that out was sent for source packet srcSeq of src.
-func (r *retransmitter) note(src *Track, srcSeq, out uint16, ts uint32) {
+func (r *retransmitter) note(src *Track, srcSeq, out uint16, ts uint32, pic uint16, picBits uint8) {
 	if r.sent == nil {
 		r.sent = new([sentHistory]sentEntry)
 	}
-	r.sent[out%sentHistory] = sentEntry{src: src, srcSeq: srcSeq, outSeq: out, ts: ts, valid: true}
+	r.sent[out%sentHistory] = sentEntry{src: src, srcSeq: srcSeq, outSeq: out, ts: ts, valid: true,
+		pic: pic, picBits: picBits}
 }
 
 // nackedSeqs calls f for each sequence number a report's generic NACKs ask for, at most

@@ -15,6 +15,14 @@ type Packet struct {
 	// Keyframe marks the first packet of a keyframe (always true for audio): a subscriber
 	// may start or switch here.
 	Keyframe bool
+	// VP8 payload descriptor fields (Track.Forward reads them for VP8 tracks): the picture ID
+	// (at payload offset 2 when HasPicID; PicBits 7 or 15) and the temporal layer.
+	HasPicID  bool
+	PicBits   uint8
+	PicID     uint16
+	HasTID    bool
+	TID       uint8
+	LayerSync bool
 	// At is the wall clock (unix ns) when Track.Forward handed the packet out: read once
 	// per packet rather than once per subscriber.
 	At int64
@@ -51,5 +59,6 @@ func ParseRTP(b []byte, p *Packet) bool {
 	p.Timestamp = binary.BigEndian.Uint32(b[4:8])
 	p.SSRC = binary.BigEndian.Uint32(b[8:12])
 	p.Keyframe, p.At = false, 0
+	p.HasPicID, p.HasTID, p.TID, p.LayerSync = false, false, 0, false
 	return true
 }

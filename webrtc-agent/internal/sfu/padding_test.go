@@ -4,7 +4,7 @@ import "testing"
 
 // TestSFUPaddingProbe: padding-only packets go between frames (and while paused), take the
 // next sequence numbers and the last timestamp, and the media after them is renumbered;
-// media older than the padding is not forwarded over it.
+// media that arrives late from before the padding takes the number left free for it.
 func TestSFUPaddingProbe(t *testing.T) {
 	tr := newVP8Track("t", nil)
 	d := NewDownTrack("v", "s", tr)
@@ -29,8 +29,8 @@ func TestSFUPaddingProbe(t *testing.T) {
 	if n := d.WritePadding(3, 100); n != 3 {
 		t.Fatalf("padding after a frame: %d packets, want 3", n)
 	}
-	tr.Forward(marked(3, 6000, false, true))
-	tr.Forward(marked(2, 3000, false, true)) // late (a retransmission): older than the padding
+	tr.Forward(marked(4, 6000, false, true))
+	tr.Forward(marked(3, 6000, false, false)) // late (a retransmission): from before the padding
 	d.SetPaused(true)
 	if n := d.WritePadding(2, 300); n != 2 {
 		t.Fatalf("padding while paused: %d packets, want 2", n)
@@ -39,19 +39,22 @@ func TestSFUPaddingProbe(t *testing.T) {
 	tr.Forward(marked(4, 9000, false, true)) // waits for a keyframe
 	tr.Forward(marked(5, 12000, true, true))
 	hs := w.snapshot()
-	if len(hs) != 9 {
-		t.Fatalf("sent %d packets, want 9: %+v", len(hs), hs)
+	if len(hs) != 10 {
+		t.Fatalf("sent %d packets, want 10: %+v", len(hs), hs)
 	}
 	first := hs[0].SequenceNumber
+	// In sending order: two media, three padding, input 4 after the padding, input 3 in the
+	// place before it, two padding, the keyframe.
+	order := []uint16{0, 1, 2, 3, 4, 6, 5, 7, 8, 9}
 	for i, h := range hs {
-		if h.SequenceNumber != first+uint16(i) {
-			t.Fatalf("packet %d: seq %d, want %d", i, h.SequenceNumber, first+uint16(i))
+		if h.SequenceNumber != first+order[i] {
+			t.Fatalf("packet %d: seq %d, want %d", i, h.SequenceNumber, first+order[i])
 		}
-		padding := i >= 2 && i <= 4 || i == 6 || i == 7
+		padding := i >= 2 && i <= 4 || i == 7 || i == 8
 		if h.Padding != padding {
 			t.Fatalf("packet %d: padding %v, want %v", i, h.Padding, padding)
 		}
-		if padding && h.Timestamp != hs[i-1].Timestamp {
+		if padding && i != 7 && h.Timestamp != hs[i-1].Timestamp {
 			t.Fatalf("padding %d: timestamp %d, want the previous %d", i, h.Timestamp, hs[i-1].Timestamp)
 		}
 	}

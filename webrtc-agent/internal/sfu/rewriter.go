@@ -13,17 +13,24 @@ type rewriter struct {
 	pending   *Track // source to switch to at its next keyframe
 	started   bool   // some packet was sent already
 	synced    bool   // offsets valid for src; false waits for a keyframe
-	seqOff    uint16
-	tsOff     uint32
-	baseSeq   uint16 // first input sequence number accepted since the last sync
-	lastSeq   uint16 // highest output sequence number
-	lastTS    uint32 // output timestamp of lastSeq
-	lastAt    int64  // wall clock (ns) when lastSeq was sent
+	// justSynced: the packet rewrite last mapped (re)started the numbering (a keyframe).
+	justSynced bool
+	seqOff     uint16    // offset of the newest input (seqs.current())
+	seqs       offsetLog // sequence-number offsets since the last sync
+	tsOff      uint32
+	hiSeq      uint16 // highest input sequence number seen since the last sync (sent or left out)
+	lastSeq    uint16 // highest output sequence number
+	lastTS     uint32 // output timestamp of lastSeq
+	lastAt     int64  // wall clock (ns) when lastSeq was sent
+	// skipped holds the input sequence numbers recently left out (skip), by seq%len, each
+	// plus one (0: empty): a duplicate of one must not be padded over the packet after it.
+	skipped [64]uint32
 }
 
 // rewrite returns the output sequence number and timestamp of p from src at wall time now
 // (ns), or false when p must not be forwarded.
 func (r *rewriter) rewrite(src *Track, p *Packet, now int64) (uint16, uint32, bool) {
+	r.justSynced = false
 	switch {
 	case src == r.pending && src != nil && p.Keyframe:
 		r.src, r.pending = src, nil
@@ -35,10 +42,15 @@ func (r *rewriter) rewrite(src *Track, p *Packet, now int64) (uint16, uint32, bo
 			return 0, 0, false
 		}
 		r.sync(p, now)
-	case int16(p.Seq-r.baseSeq) < 0: // older than the sync point: belongs to the old mapping
+	}
+	off, ok := r.seqs.at(p.Seq)
+	if !ok { // older than the sync point (it belongs to the old mapping) or than the log
 		return 0, 0, false
 	}
-	seq, ts := p.Seq+r.seqOff, p.Timestamp+r.tsOff
+	if int16(p.Seq-r.hiSeq) > 0 {
+		r.hiSeq = p.Seq
+	}
+	seq, ts := p.Seq+off, p.Timestamp+r.tsOff
 	if int16(seq-r.lastSeq) > 0 {
 		r.lastSeq, r.lastTS, r.lastAt = seq, ts, now
 	}
@@ -55,8 +67,38 @@ func (r *rewriter) sync(p *Packet, now int64) {
 		r.seqOff = r.lastSeq + 1 - p.Seq
 		r.tsOff = r.lastTS + ticks - p.Timestamp
 	}
-	r.started, r.synced, r.baseSeq = true, true, p.Seq
+	r.started, r.synced, r.hiSeq, r.justSynced = true, true, p.Seq, true
+	r.seqs.reset(16, p.Seq, r.seqOff)
 	r.lastSeq = p.Seq + r.seqOff - 1
 	r.lastTS = p.Timestamp + r.tsOff
 	r.lastAt = now
+}
+
+// skip leaves input seq out of the output numbering (a packet of a temporal layer that is not
+// forwarded): the packets after it are numbered one lower, so the receiver sees no gap. A
+// packet that arrives after a later one was numbered can no longer be taken out: skip then
+// returns its output number (late true), which the caller fills with padding, for the
+// receiver would otherwise ask for it in vain. The rewriter must be synced to the source.
+func (r *rewriter) skip(seq uint16) (fill uint16, late bool) {
+	slot := &r.skipped[int(seq)%len(r.skipped)]
+	if int16(seq-r.hiSeq) <= 0 {
+		off, ok := r.seqs.at(seq)
+		if !ok || seq == r.hiSeq || *slot == uint32(seq)+1 {
+			return 0, false // too old, or seen already (and sent or left out)
+		}
+		*slot = uint32(seq) + 1
+		return seq + off, true
+	}
+	*slot = uint32(seq) + 1
+	r.hiSeq = seq
+	r.seqOff--
+	r.seqs.push(seq+1, r.seqOff)
+	return 0, false
+}
+
+// pad moves the numbering of later input packets up by n: the n output numbers after lastSeq
+// carry padding.
+func (r *rewriter) pad(n uint16) {
+	r.seqOff += n
+	r.seqs.push(r.hiSeq+1, r.seqOff)
 }

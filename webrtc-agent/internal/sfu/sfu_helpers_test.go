@@ -12,10 +12,11 @@ import (
 
 // recordWriter is a webrtc.TrackLocalWriter that records headers (or only counts them).
 type recordWriter struct {
-	mu      sync.Mutex
-	count   bool
-	n       int
-	headers []rtp.Header
+	mu       sync.Mutex
+	count    bool
+	n        int
+	headers  []rtp.Header
+	payloads [][]byte
 }
 
 func (w *recordWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
@@ -24,6 +25,7 @@ func (w *recordWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	w.n++
 	if !w.count {
 		w.headers = append(w.headers, *h)
+		w.payloads = append(w.payloads, append([]byte(nil), payload...))
 	}
 	return len(payload), nil
 }

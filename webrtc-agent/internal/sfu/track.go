@@ -86,6 +86,17 @@ type Track struct {
 	// kfRequests counts the keyframe requests sent upstream (after throttling).
 	kfRequests atomic.Uint64
 	reports    atomic.Uint64 // Sender Reports forwarded
+	// Per VP8 temporal layer (TID): RTP bytes received, their rate, and when (t.now) media of
+	// the layer last arrived.
+	tidBytes [maxTemporalLayers]atomic.Uint64
+	tidRate  [maxTemporalLayers]rateMeter
+	tidLast  [maxTemporalLayers]atomic.Int64
+	// Dynacast (transport's layer demand): held marks a simulcast layer the publisher was asked
+	// to stop because nobody receives it, heldRate its rate before (bit/s), wanted when (t.now)
+	// a follower (Follow) last wanted it although it may not be its sink.
+	held     atomic.Bool
+	heldRate atomic.Int64
+	wanted   atomic.Int64
 }
 
 // NewTrack returns an active track with no sinks.
@@ -140,6 +151,31 @@ func (t *Track) Packets() uint64 { return t.packets.Load() }
 // Callers on any goroutine may poll it; it costs a lock and a clock read.
 func (t *Track) Bitrate() int { return t.rate.rate(t.bytes.Load(), time.Unix(0, t.now())) }
 
+// SetHeld marks the layer as stopped at the publisher's end on the server's request (true,
+// remembering its current rate) or asked for again (false). Congestion control may still
+// choose a held layer at the rate it had: choosing it makes it needed, and the publisher is
+// asked to send it again.
+func (t *Track) SetHeld(held bool) {
+	if held {
+		if r := t.Bitrate(); r > 0 {
+			t.heldRate.Store(int64(r))
+		}
+	}
+	t.held.Store(held)
+}
+
+// Held reports whether the layer is held (SetHeld) and the rate it had then (0: unknown).
+func (t *Track) Held() (held bool, bps int) {
+	return t.held.Load(), int(t.heldRate.Load())
+}
+
+// WantedWithin reports whether a follower wanted the layer within d (Follow marks its
+// ceiling each time it runs).
+func (t *Track) WantedWithin(d time.Duration) bool {
+	w := t.wanted.Load()
+	return w != 0 && t.now()-w < int64(d)
+}
+
 // FlowWindow is how recently a track must have received media to count as flowing.
 const FlowWindow = 500 * time.Millisecond
 
@@ -164,10 +200,15 @@ func (t *Track) Forward(b []byte) bool {
 	if len(t.pkt.Payload) > 0 { // not a padding-only packet (bandwidth probes)
 		t.lastMedia.Store(now)
 	}
+	if t.codec == rtpframe.VP8 && len(t.pkt.Payload) > 0 {
+		t.describeVP8(len(b), now)
+	}
 	if !t.active.Load() || t.closed.Load() {
 		return true
 	}
-	t.pkt.Keyframe = t.keyframe(t.pkt.Payload)
+	if t.codec != rtpframe.VP8 {
+		t.pkt.Keyframe = t.keyframe(t.pkt.Payload)
+	}
 	if t.pkt.Keyframe && t.codec != 0 {
 		t.learnSize()
 	}
@@ -186,6 +227,46 @@ func (t *Track) Forward(b []byte) bool {
 		s.WritePacket(t, &t.pkt)
 	}
 	return true
+}
+
+// describeVP8 reads the VP8 descriptor of the current packet (n bytes, arrived at now) into
+// t.pkt and counts it toward its temporal layer.
+func (t *Track) describeVP8(n int, now int64) {
+	d, ok := rtpframe.Describe(rtpframe.VP8, t.pkt.Payload)
+	if !ok {
+		return
+	}
+	t.pkt.Keyframe = d.Key
+	t.pkt.HasPicID, t.pkt.PicBits, t.pkt.PicID = d.HasPictureID, d.PictureBits, d.PictureID
+	t.pkt.HasTID, t.pkt.TID, t.pkt.LayerSync = d.HasTID, d.TID, d.LayerSync
+	if d.HasTID {
+		t.tidBytes[d.TID].Add(uint64(n))
+		t.tidLast[d.TID].Store(now)
+	}
+}
+
+// TemporalLayers returns the number of VP8 temporal layers the publisher sends on the track
+// (the highest TID that arrived within two FlowWindows, plus one), 0 when its packets name
+// none.
+func (t *Track) TemporalLayers() int {
+	now := t.now()
+	for tid := maxTemporalLayers - 1; tid >= 0; tid-- {
+		if last := t.tidLast[tid].Load(); last != 0 && now-last < 2*int64(FlowWindow) {
+			return tid + 1
+		}
+	}
+	return 0
+}
+
+// TemporalBitrate returns the rate (bit/s) of temporal layers 0 to tid together: what a
+// subscriber sent only those layers receives.
+func (t *Track) TemporalBitrate(tid int) int {
+	at := time.Unix(0, t.now())
+	sum := 0
+	for i := 0; i <= tid && i < maxTemporalLayers; i++ {
+		sum += t.tidRate[i].rate(t.tidBytes[i].Load(), at)
+	}
+	return sum
 }
 
 // learnSize reads the picture size of a keyframe's first packet and signals a change. It

@@ -53,9 +53,11 @@ type videoAlloc struct {
 	starved  time.Time // since when nothing fits (zero: something does)
 }
 
-// layerChoice is a candidate layer with its rate.
+// layerChoice is a candidate layer with its rate: a simulcast layer, and the highest of its
+// VP8 temporal layers sent (sfu.AllTemporal: all of them).
 type layerChoice struct {
 	track *sfu.Track
+	tid   uint8
 	bps   int
 }
 
@@ -108,7 +110,8 @@ func allocate(budget int, items []*allocItem, mayPause bool) int {
 
 // candidates returns the layers of src's publication that are flowing (sending media, not
 // only padding: sfu.Track.Flowing) and not above ceiling, lowest rate first. Without
-// simulcast it is src alone (when flowing).
+// simulcast it is src alone (when flowing). Layers with VP8 temporal layers also offer lower
+// temporal layers alone, at their own rates (see below).
 func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 	var max int
 	if ceiling != nil {
@@ -121,8 +124,15 @@ func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 	out := make([]layerChoice, 0, len(layers))
 	for _, l := range layers {
 		bps := l.Bitrate()
-		if bps <= 0 || !l.Flowing() {
-			continue
+		flowing := bps > 0 && l.Flowing()
+		if !flowing {
+			// A layer the publisher stopped because nobody received it (dynacast.go) is a
+			// candidate at the rate it had: choosing it asks the publisher for it again.
+			held, rate := l.Held()
+			if !held || rate <= 0 {
+				continue
+			}
+			bps = rate
 		}
 		if ceiling != nil && l != ceiling {
 			if w, h := l.Size(); cw*ch > 0 && w*h > 0 {
@@ -133,9 +143,31 @@ func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 				continue
 			}
 		}
-		out = append(out, layerChoice{track: l, bps: bps})
+		out = append(out, layerChoice{track: l, tid: sfu.AllTemporal, bps: bps})
 	}
-	slices.SortFunc(out, func(a, b layerChoice) int { return cmp.Compare(a.bps, b.bps) })
+	slices.SortStableFunc(out, func(a, b layerChoice) int { return cmp.Compare(a.bps, b.bps) })
+	// Lower temporal layers: every flowing layer at half its frame rate, and the lowest one
+	// at every rate it has down to its base (a quarter with three layers): a link too slow
+	// for the lowest layer keeps some video rather than none. A larger picture at a quarter
+	// of the frame rate is not offered: motion would suffer more than detail gains.
+	full := len(out)
+	for i := range full {
+		l := out[i].track
+		n := l.TemporalLayers()
+		if n < 2 || !l.Flowing() {
+			continue
+		}
+		from := n - 2
+		if i == 0 {
+			from = 0
+		}
+		for tid := from; tid <= n-2; tid++ {
+			if r := l.TemporalBitrate(tid); r > 0 && r < out[i].bps {
+				out = append(out, layerChoice{track: l, tid: uint8(tid), bps: r})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b layerChoice) int { return cmp.Compare(a.bps, b.bps) })
 	return out
 }
 
@@ -162,7 +194,8 @@ func (it *allocItem) current() int {
 		return -1
 	}
 	target := it.down.Target()
-	if i := slices.IndexFunc(it.cands, func(c layerChoice) bool { return c.track == target }); i >= 0 {
+	tid, _ := it.down.Temporal()
+	if i := slices.IndexFunc(it.cands, func(c layerChoice) bool { return c.track == target && c.tid == tid }); i >= 0 {
 		return i
 	}
 	return len(it.cands)
@@ -221,8 +254,10 @@ func (it *allocItem) switchTo(choice int) {
 		it.down.SetPaused(true)
 		return
 	}
-	if err := it.down.Switch(it.cands[choice].track); err != nil {
+	c := it.cands[choice]
+	if err := it.down.Switch(c.track); err != nil {
 		return
 	}
+	it.down.SetTemporal(c.tid)
 	it.down.SetPaused(false)
 }

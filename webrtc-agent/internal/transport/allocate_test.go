@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"encoding/binary"
 	"log/slog"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func layers(rates ...int) ([]*sfu.Track, []layerChoice) {
 	for i, r := range rates {
 		t := vp8Track(string(rune('a' + i)))
 		ts = append(ts, t)
-		cs = append(cs, layerChoice{track: t, bps: r})
+		cs = append(cs, layerChoice{track: t, tid: sfu.AllTemporal, bps: r})
 	}
 	return ts, cs
 }
@@ -206,5 +207,75 @@ func TestAllocateNeverPausesSingleLayer(t *testing.T) {
 	it := &allocItem{cands: cs, layers: 1}
 	if allocate(10, []*allocItem{it}, true); it.choice != 0 {
 		t.Fatalf("choice %d, want 0", it.choice)
+	}
+}
+
+// temporalPacket is packet part (0 or 1) of frame i of an L1T3 VP8 stream of n-byte packets.
+func temporalPacket(i, part, n int) []byte {
+	tid := [4]byte{0, 2, 1, 2}[i%4]
+	b := make([]byte, 12, n)
+	b[0], b[1] = 0x80, 96
+	binary.BigEndian.PutUint16(b[2:], uint16(2*i+part))
+	binary.BigEndian.PutUint32(b[4:], uint32(i)*3000)
+	first, vp8hdr := byte(0x80), byte(0x01)
+	if part == 0 {
+		first |= 0x10
+	}
+	if i == 0 {
+		tid, vp8hdr = 0, 0
+	}
+	b = append(b, first, 0xE0, 0x80|byte(i>>8)&0x7F, byte(i), byte(i/4), tid<<6, vp8hdr)
+	for len(b) < n {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// TestCandidatesTemporal: a layer sending VP8 temporal layers offers each lower temporal
+// layer alone at its own rate, below the whole layer; choosing one sets the down-track's
+// temporal ceiling and is recognised as the current choice.
+func TestCandidatesTemporal(t *testing.T) {
+	tr := vp8Track("l")
+	start := time.Now()
+	for i := 0; time.Since(start) < 1200*time.Millisecond; i++ {
+		tr.Forward(temporalPacket(i, 0, 500))
+		tr.Forward(temporalPacket(i, 1, 500))
+		if i%10 == 0 {
+			candidates([]*sfu.Track{tr}, nil) // polled, as the allocator does
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cs := candidates([]*sfu.Track{tr}, nil)
+	if len(cs) != 3 || cs[0].tid != 0 || cs[1].tid != 1 || cs[2].tid != sfu.AllTemporal {
+		t.Fatalf("candidates %+v: want temporal layers 0, 1 and the whole layer", cs)
+	}
+	if !(cs[0].bps < cs[1].bps && cs[1].bps < cs[2].bps) {
+		t.Fatalf("rates not increasing: %+v", cs)
+	}
+	down := sfu.NewDownTrack("v", "s", tr)
+	it := &allocItem{down: down, state: &videoAlloc{}, cands: cs}
+	if it.current() != 2 {
+		t.Fatalf("current %d, want 2 (every temporal layer)", it.current())
+	}
+	it.switchTo(0)
+	if max, _ := down.Temporal(); max != 0 || it.current() != 0 {
+		t.Fatalf("after choosing temporal layer 0: ceiling %d, current %d", max, it.current())
+	}
+	if got := choiceName(it, 0); got != "l/T0" {
+		t.Fatalf("choice name %q", got)
+	}
+}
+
+// TestAllocProbeJumpsToFit: a video several steps below what the estimate allows probes for
+// that step at once, not for the next one up.
+func TestAllocProbeJumpsToFit(t *testing.T) {
+	ts, cs := layers(100, 150, 300, 1000)
+	down := sfu.NewDownTrack("v", "s", ts[0])
+	it := &allocItem{down: down, state: &videoAlloc{}, cands: cs, choice: 2}
+	tr := &Transport{log: slog.New(slog.DiscardHandler)}
+	items := []*allocItem{it}
+	tr.runProbe(time.Unix(1000, 0), 1000, 50, items, items)
+	if p := tr.probe; p == nil || p.choice != 2 || p.bps != 240 {
+		t.Fatalf("probe %+v: want a step to 2 padding (300-100)*1.2 bit/s", p)
 	}
 }

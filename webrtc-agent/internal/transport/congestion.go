@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,7 +205,9 @@ func (t *Transport) runProbe(now time.Time, est, audio int, items, up []*allocIt
 		if !it.mayStepUp(now, it.choice > cur) {
 			continue
 		}
-		next := min(cur+1, len(it.cands)-1)
+		// One step, or straight to what the estimate says fits: a recovered link need not
+		// climb every temporal and spatial step with a probe each.
+		next := min(max(cur+1, it.choice), len(it.cands)-1)
 		if next <= cur && cur >= 0 {
 			continue
 		}
@@ -242,6 +245,9 @@ func itemOf(items []*allocItem, down *sfu.DownTrack) *allocItem {
 func choiceName(it *allocItem, choice int) string {
 	if choice < 0 || choice >= len(it.cands) {
 		return "paused"
+	}
+	if c := it.cands[choice]; c.tid != sfu.AllTemporal {
+		return c.track.ID() + "/T" + strconv.Itoa(int(c.tid))
 	}
 	return it.cands[choice].track.ID()
 }
@@ -347,9 +353,15 @@ func (t *Transport) Stats() protocol.TransportStats {
 			d := to.down
 			bytes, switches, pauses, padding := d.Counters()
 			resent, missed := d.Retransmitted()
-			sub.Tracks = append(sub.Tracks, protocol.SubscriptionTrackStats{Mid: to.mid, Type: to.kind.String(),
+			ts := protocol.SubscriptionTrackStats{Mid: to.mid, Type: to.kind.String(),
 				Source: d.Target().ID(), Paused: d.Paused(), Active: d.Active(), Packets: d.Sent(), Bytes: bytes,
-				LayerSwitches: switches, Pauses: pauses, Padding: padding, Retransmitted: resent, RetransmitMissed: missed})
+				LayerSwitches: switches, Pauses: pauses, Padding: padding, Retransmitted: resent, RetransmitMissed: missed,
+				TemporalDropped: d.TemporalDropped()}
+			if max, _ := d.Temporal(); max != sfu.AllTemporal {
+				layer := int(max)
+				ts.TemporalLayer = &layer
+			}
+			sub.Tracks = append(sub.Tracks, ts)
 		}
 		out.Subscriptions = append(out.Subscriptions, sub)
 	}

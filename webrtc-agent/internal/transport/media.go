@@ -42,6 +42,9 @@ func (t *Transport) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 			ev: protocol.RTCEvent{Type: protocol.RTCEventComplete, OperationID: op.id}})
 	}
 	video := remote.Kind() == webrtc.RTPCodecTypeVideo
+	if video && remote.RID() != "" {
+		t.startDemand()
+	}
 	t.wg.Add(2)
 	if video {
 		t.wg.Add(1)

@@ -80,6 +80,7 @@ type trackOp struct {
 	down       *sfu.DownTrack        // subscription
 	published  map[string]*sfu.Track // publication tracks by rid ("" without simulcast)
 	alloc      *videoAlloc           // video subscription: congestion-control state
+	demand     *layerDemand          // simulcast video publication: layers paused (dynacast)
 	negotiated bool
 }
 
@@ -100,6 +101,7 @@ type Transport struct {
 	failed     bool
 	closed     bool
 	allocating bool                  // the allocator runs
+	demanding  bool                  // the dynacast loop runs
 	bwe        cc.BandwidthEstimator // of pc (nil: congestion control off)
 	twccSeen   atomic.Bool           // the client sent transport-wide-cc feedback
 	remb       atomic.Uint64         // the client's latest REMB (bit/s)
