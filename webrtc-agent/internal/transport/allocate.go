@@ -86,7 +86,7 @@ func allocate(budget int, items []*allocItem, mayPause bool) int {
 		// can get, and an estimator fooled by a saturated server or client (delay that is
 		// CPU, not the link) must not freeze every such video at once (measured: 128
 		// freezes among 200 subscribers of the fan-out bench before this rule).
-		single := len(it.cands) == 1 && it.layers == 1
+		single := it.layers == 1
 		if lowest <= budget || !mayPause || !starved || single {
 			it.choice = 0
 			budget -= lowest
@@ -146,23 +146,15 @@ func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 		out = append(out, layerChoice{track: l, tid: sfu.AllTemporal, bps: bps})
 	}
 	slices.SortStableFunc(out, func(a, b layerChoice) int { return cmp.Compare(a.bps, b.bps) })
-	// Lower temporal layers: every flowing layer at half its frame rate, and the lowest one
-	// at every rate it has down to its base (a quarter with three layers): a link too slow
-	// for the lowest layer keeps some video rather than none. A larger picture at a quarter
-	// of the frame rate is not offered: motion would suffer more than detail gains.
-	full := len(out)
-	for i := range full {
-		l := out[i].track
-		n := l.TemporalLayers()
-		if n < 2 || !l.Flowing() {
-			continue
-		}
-		from := n - 2
-		if i == 0 {
-			from = 0
-		}
-		for tid := from; tid <= n-2; tid++ {
-			if r := l.TemporalBitrate(tid); r > 0 && r < out[i].bps {
+	// Lower temporal layers, on the lowest layer only: a link too slow for it keeps video at
+	// a half or a quarter of the frame rate (with three temporal layers) rather than none, and
+	// a publication without simulcast gets steps at all. Larger layers at a reduced frame rate
+	// are not offered: in the lab (docs/netlab-results.md) they made a capped subscriber trade
+	// smooth motion for size and move between sizes on every wobble of the estimate.
+	if len(out) > 0 {
+		l := out[0].track
+		for tid := 0; tid < l.TemporalLayers()-1; tid++ {
+			if r := l.TemporalBitrate(tid); r > 0 && r < out[0].bps && l.Flowing() {
 				out = append(out, layerChoice{track: l, tid: uint8(tid), bps: r})
 			}
 		}

@@ -279,3 +279,42 @@ func TestAllocProbeJumpsToFit(t *testing.T) {
 		t.Fatalf("probe %+v: want a step to 2 padding (300-100)*1.2 bit/s", p)
 	}
 }
+
+// TestAllocProbeTargetByIdentity: the candidates are rebuilt every round and may change
+// order as rates move; a probe steps up to the layer it probed for, not to whatever now sits
+// at its old index.
+func TestAllocProbeTargetByIdentity(t *testing.T) {
+	ts, cs := layers(100, 300, 1000)
+	down := sfu.NewDownTrack("v", "s", ts[0])
+	it := &allocItem{down: down, state: &videoAlloc{}, cands: cs, choice: 1}
+	tr := &Transport{log: slog.New(slog.DiscardHandler)}
+	now := time.Unix(1000, 0)
+	tr.runProbe(now, 500, 50, []*allocItem{it}, []*allocItem{it})
+	if tr.probe == nil || tr.probe.target.track != ts[1] {
+		t.Fatalf("probe %+v", tr.probe)
+	}
+	// Next round: a temporal candidate of the lowest layer now sits at index 1.
+	it2 := &allocItem{down: down, state: it.state, cands: []layerChoice{cs[0], {track: ts[0], tid: 1, bps: 150}, cs[1], cs[2]}}
+	tr.probe.it = it2
+	tr.runProbe(now.Add(probeTime), 500, 50, []*allocItem{it2}, nil)
+	if down.Target() != ts[1] {
+		t.Fatalf("stepped up to %s, want %s", down.Target().ID(), ts[1].ID())
+	}
+	if max, _ := down.Temporal(); max != sfu.AllTemporal {
+		t.Fatalf("temporal ceiling %d after stepping up to a whole layer", max)
+	}
+}
+
+// TestAllocateTemporalSingleLayerNotPaused: a publication without simulcast whose only layer
+// offers temporal steps keeps its lowest step however low the budget.
+func TestAllocateTemporalSingleLayerNotPaused(t *testing.T) {
+	ts, _ := layers(300)
+	it := &allocItem{layers: 1, cands: []layerChoice{{track: ts[0], tid: 0, bps: 100}, {track: ts[0], tid: 1, bps: 180},
+		{track: ts[0], tid: sfu.AllTemporal, bps: 300}}}
+	if allocate(10, []*allocItem{it}, true); it.choice != 0 {
+		t.Fatalf("choice %d, want 0 (the base temporal layer)", it.choice)
+	}
+	if allocate(200, []*allocItem{it}, true); it.choice != 1 {
+		t.Fatalf("choice %d, want 1", it.choice)
+	}
+}

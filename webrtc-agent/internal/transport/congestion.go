@@ -96,11 +96,12 @@ const (
 // probe is one running bandwidth probe.
 type probe struct {
 	it         *allocItem
-	choice     int       // the candidate to step up to
-	start, end time.Time //
-	bps        int       // padding rate
-	proves     int       // the budget the step needs: trusted after a successful probe
-	owed       float64   // padding bytes due and not yet sent
+	choice     int         // the candidate to step up to (its index when the probe began)
+	target     layerChoice // that candidate
+	start, end time.Time   //
+	bps        int         // padding rate
+	proves     int         // the budget the step needs: trusted after a successful probe
+	owed       float64     // padding bytes due and not yet sent
 	last       time.Time
 }
 
@@ -190,11 +191,13 @@ func (t *Transport) runProbe(now time.Time, est, audio int, items, up []*allocIt
 			t.probe = nil
 			t.log.Debug("congestion control: probe failed", "track", it.down.ID(), "estimate", est)
 		case !now.Before(p.end):
-			if p.choice < len(it.cands) {
-				it.stepUp(now, p.choice)
+			// The candidates are listed afresh every round, and their order follows their
+			// rates: the layer probed for is found again by what it is, not by its index.
+			if i := slices.IndexFunc(it.cands, func(c layerChoice) bool { return c.track == p.target.track && c.tid == p.target.tid }); i >= 0 {
+				it.stepUp(now, i)
 				t.trusted = max(t.trusted, p.proves)
 				t.log.Debug("congestion control: up", "track", it.down.ID(), "estimate", est,
-					"layer", choiceName(it, p.choice))
+					"layer", choiceName(it, i))
 			}
 			t.probe = nil
 		}
@@ -225,7 +228,7 @@ func (t *Transport) runProbe(now time.Time, est, audio int, items, up []*allocIt
 				sending += o.cands[c].bps
 			}
 		}
-		t.probe = &probe{it: it, choice: next, start: now, end: now.Add(probeTime),
+		t.probe = &probe{it: it, choice: next, target: it.cands[next], start: now, end: now.Add(probeTime),
 			bps: int(float64(extra) * probeOverhead)}
 		t.probe.proves = int(float64(sending+t.probe.bps) / allocHeadroom)
 		return
