@@ -136,7 +136,7 @@ func (a *Agent) withTransport(id, owner string, f func(*transport.Transport) err
 			return errs.Cluster("webrtc agent is not running")
 		}
 		var err error
-		tr, err = transport.New(transport.Config{ID: id, Engine: a.eng, Listener: listener{a}, Logger: a.log,
+		tr, err = transport.New(transport.Config{ID: id, Engine: a.eng, Listener: listener{a}, Logger: a.log.With("owner", owner),
 			Layers: a.layersOf})
 		if err != nil {
 			a.mu.Unlock()

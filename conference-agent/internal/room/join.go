@@ -43,6 +43,7 @@ func (r *Room) Join(ctx context.Context, j protocol.Joiner) (protocol.JoinResult
 	}
 	r.participants[j.ID] = p
 	r.touch()
+	r.log.Debug("participant joined", "participant", j.ID, "user", j.User, "role", j.Role)
 	if r.cfg.Notifying.ParticipantActivities {
 		r.broadcast(protocol.EventParticipant, protocol.ParticipantEvent{Action: "join", Data: p.info}, j.ID)
 	}

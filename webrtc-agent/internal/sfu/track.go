@@ -96,6 +96,7 @@ type Track struct {
 	// a follower (Follow) last wanted it although it may not be its sink.
 	held     atomic.Bool
 	heldRate atomic.Int64
+	lastRate atomic.Int64 // the last non-zero Bitrate
 	wanted   atomic.Int64
 }
 
@@ -149,17 +150,26 @@ func (t *Track) Packets() uint64 { return t.packets.Load() }
 // Bitrate returns the rate the publisher sends this track at, in bit/s, measured over the
 // last rateWindow (0 when nothing arrived in that window: the layer is not being sent).
 // Callers on any goroutine may poll it; it costs a lock and a clock read.
-func (t *Track) Bitrate() int { return t.rate.rate(t.bytes.Load(), time.Unix(0, t.now())) }
+func (t *Track) Bitrate() int {
+	r := t.rate.rate(t.bytes.Load(), time.Unix(0, t.now()))
+	if r > 0 {
+		t.lastRate.Store(int64(r))
+	}
+	return r
+}
+
+// LastBitrate returns the last non-zero rate Bitrate measured (0: never), e.g. of a layer the
+// publisher stopped.
+func (t *Track) LastBitrate() int { return int(t.lastRate.Load()) }
 
 // SetHeld marks the layer as stopped at the publisher's end on the server's request (true,
-// remembering its current rate) or asked for again (false). Congestion control may still
+// remembering its last measured rate) or asked for again (false). Congestion control may still
 // choose a held layer at the rate it had: choosing it makes it needed, and the publisher is
 // asked to send it again.
 func (t *Track) SetHeld(held bool) {
 	if held {
-		if r := t.Bitrate(); r > 0 {
-			t.heldRate.Store(int64(r))
-		}
+		t.Bitrate()
+		t.heldRate.Store(t.lastRate.Load())
 	}
 	t.held.Store(held)
 }

@@ -103,7 +103,11 @@ func (to *trackOp) updateDemand(now time.Time) (paused []string, changed bool) {
 		to.demand = d
 	}
 	for i, l := range ls {
-		l.t.Bitrate() // polled each round: a layer paused now is remembered at its rate
+		// Polled each round: a layer is paused only once its rate was measured, for
+		// congestion control keeps offering it at that rate (a layer it cannot price would
+		// never be asked for again).
+		l.t.Bitrate()
+		rate := l.t.LastBitrate()
 		needed := i == 0 || l.t.Sinks() > 0 || l.t.WantedWithin(2*demandInterval)
 		switch {
 		case needed:
@@ -116,7 +120,7 @@ func (to *trackOp) updateDemand(now time.Time) (paused []string, changed bool) {
 		case d.paused[l.rid]:
 		case d.idle[l.rid].IsZero():
 			d.idle[l.rid] = now
-		case now.Sub(d.idle[l.rid]) >= layerIdle:
+		case now.Sub(d.idle[l.rid]) >= layerIdle && rate > 0:
 			d.paused[l.rid] = true
 			l.t.SetHeld(true)
 			changed = true

@@ -33,6 +33,21 @@ func simulcastOp(t *testing.T) (*trackOp, map[string]*sfu.Track) {
 		}
 		to.published[rid] = st
 	}
+	// Half a second of media on every layer, so that their rates are known.
+	for i := range 60 {
+		for j, st := range []*sfu.Track{to.published["q"], to.published["h"], to.published["f"]} {
+			st.Forward(sizedKeyframe(uint16(2+i), 320<<j, 180<<j))
+			if i%10 == 0 {
+				st.Bitrate()
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for rid, st := range to.published {
+		if st.Bitrate(); st.LastBitrate() <= 0 {
+			t.Fatalf("layer %s: no rate after half a second of media", rid)
+		}
+	}
 	return to, to.published
 }
 
@@ -77,7 +92,7 @@ func TestDemandPausesUnreceivedLayers(t *testing.T) {
 }
 
 // TestDemandWaitsForSizes: until every layer's picture size is known, nothing is paused (the
-// lowest layer is not known yet).
+// lowest layer is not known yet); a layer without a measured rate is not paused either.
 func TestDemandWaitsForSizes(t *testing.T) {
 	to, _ := simulcastOp(t)
 	to.published["x"] = vp8Track("t-1:x") // no keyframe yet
@@ -86,6 +101,13 @@ func TestDemandWaitsForSizes(t *testing.T) {
 		now = now.Add(demandInterval)
 		if p, changed := to.updateDemand(now); changed {
 			t.Fatalf("paused %v before every size was known", p)
+		}
+	}
+	to.published["x"].Forward(sizedKeyframe(1, 2560, 1440)) // a size, but no rate yet
+	for range 20 {
+		now = now.Add(demandInterval)
+		if p, _ := to.updateDemand(now); slices.Contains(p, "x") {
+			t.Fatalf("paused %v: x has no measured rate", p)
 		}
 	}
 }
