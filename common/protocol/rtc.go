@@ -66,6 +66,8 @@ type SubscriptionTrackStats struct {
 	Padding          uint64 `json:"padding"`
 	Retransmitted    uint64 `json:"retransmitted"`
 	RetransmitMissed uint64 `json:"retransmitMissed"`
+	// KeyframeRequests counts the subscriber's PLI/FIR: pictures it could not decode.
+	KeyframeRequests uint64 `json:"keyframeRequests"`
 }
 
 // RTCTopic is the topic a conference agent subscribes to for events of the webrtc agents it

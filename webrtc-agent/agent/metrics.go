@@ -53,6 +53,7 @@ type collector struct {
 	rxPackets, rxBytes, keyframeRequests            *prometheus.Desc
 	txPackets, txBytes, switches, pauses, padding   *prometheus.Desc
 	retransmitted, retransmitMissed                 *prometheus.Desc
+	temporalDropped, subKeyframes, heldLayers       *prometheus.Desc
 }
 
 // Collector returns a Prometheus collector of the agent's metrics (namespace conclave,
@@ -78,6 +79,9 @@ func (a *Agent) Collector() prometheus.Collector {
 		padding:              d("padding_packets_total", "Padding-only packets sent as bandwidth probes."),
 		retransmitted:        d("retransmitted_packets_total", "Packets resent for subscribers' NACKs."),
 		retransmitMissed:     d("retransmit_missed_total", "NACKed packets no longer in the history."),
+		temporalDropped:      d("temporal_dropped_frames_total", "Frames of VP8 temporal layers left out by congestion control (reduced frame rates)."),
+		subKeyframes:         d("subscriber_keyframe_requests_total", "Keyframe requests (PLI, FIR) received from subscribers: pictures they could not decode."),
+		heldLayers:           d("paused_publication_layers", "Simulcast layers the publisher was asked to pause because nobody receives them (dynacast)."),
 	}
 }
 
@@ -85,7 +89,7 @@ func (a *Agent) Collector() prometheus.Collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.transports, c.pubTracks, c.subscriptions, c.subTracks, c.transportsByEstimate,
 		c.estimate, c.rxPackets, c.rxBytes, c.keyframeRequests, c.txPackets, c.txBytes, c.switches, c.pauses,
-		c.padding, c.retransmitted, c.retransmitMissed} {
+		c.padding, c.retransmitted, c.retransmitMissed, c.temporalDropped, c.subKeyframes, c.heldLayers} {
 		ch <- d
 	}
 }
@@ -166,4 +170,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.padding, sum.Padding)
 	counter(c.retransmitted, sum.Retransmitted)
 	counter(c.retransmitMissed, sum.RetransmitMissed)
+	counter(c.temporalDropped, sum.TemporalDropped)
+	counter(c.subKeyframes, sum.KeyframeRequests)
+	held := 0
+	for _, t := range tracks {
+		if h, _ := t.Held(); h {
+			held++
+		}
+	}
+	gauge(c.heldLayers, held)
 }

@@ -75,6 +75,16 @@ func TestAgentMetrics(t *testing.T) {
 		}
 	}
 
+	for _, key := range []string{"conclave_webrtc_temporal_dropped_frames_total",
+		"conclave_webrtc_subscriber_keyframe_requests_total", "conclave_webrtc_paused_publication_layers"} {
+		if _, ok := live[key]; !ok {
+			t.Errorf("%s missing", key)
+		}
+	}
+	if live["conclave_webrtc_paused_publication_layers"] != 0 {
+		t.Errorf("paused layers %v without simulcast", live["conclave_webrtc_paused_publication_layers"])
+	}
+
 	if err := ctrl.call(a.ID(), protocol.MethodRTCDestroyTransport, protocol.RTCOperation{TransportID: "tp-sub"}); err != nil {
 		t.Fatalf("destroy the subscriber's transport: %v", err)
 	}

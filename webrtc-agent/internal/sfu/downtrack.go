@@ -55,6 +55,7 @@ type DownTrack struct {
 	switches atomic.Uint64 // completed source switches
 	pauses   atomic.Uint64 // SetPaused(true) transitions
 	padded   atomic.Uint64 // padding-only packets sent (probes)
+	asked    atomic.Uint64 // keyframe requests (PLI, FIR) from the subscriber
 }
 
 var (
@@ -390,6 +391,10 @@ func (d *DownTrack) Temporal() (max, cur uint8) {
 	return d.tf.max, d.tf.cur
 }
 
+// KeyframeRequests returns the keyframe requests (PLI, FIR) the subscriber sent: each is a
+// picture it could not decode (a freeze, or its start).
+func (d *DownTrack) KeyframeRequests() uint64 { return d.asked.Load() }
+
 // TemporalDropped returns the number of frames left out for the temporal ceiling.
 func (d *DownTrack) TemporalDropped() uint64 {
 	d.mu.Lock()
@@ -441,6 +446,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 	for _, p := range pkts {
 		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			d.asked.Add(1)
 			d.Source().RequestKeyframe()
 			return
 		}

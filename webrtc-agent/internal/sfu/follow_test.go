@@ -288,3 +288,28 @@ func TestFollowAsksForHeldLayer(t *testing.T) {
 	}
 	_ = l
 }
+
+// TestHeldWhileResuming: a layer asked for again counts as held until it flows or
+// resumeGrace passes, so a consumer that chose it keeps it as a choice meanwhile.
+func TestHeldWhileResuming(t *testing.T) {
+	r := newLayerRig(t)
+	m := r.layers[1]
+	r.run(60, 0, 1, 2)
+	m.SetHeld(true)
+	r.run(30, 0, 2) // m stops
+	m.SetHeld(false)
+	if held, _ := m.Held(); !held {
+		t.Fatal("a layer asked for again is not held while it does not flow yet")
+	}
+	r.run(10, 0, 1, 2) // it flows again
+	if held, _ := m.Held(); held {
+		t.Fatal("a flowing layer counts as held")
+	}
+	m.SetHeld(true)
+	r.run(30, 0, 2)
+	m.SetHeld(false)
+	r.clock += int64(resumeGrace)
+	if held, _ := m.Held(); held {
+		t.Fatal("a layer that never came back counts as held after the grace")
+	}
+}

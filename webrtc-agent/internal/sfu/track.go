@@ -96,6 +96,7 @@ type Track struct {
 	// a follower (Follow) last wanted it although it may not be its sink.
 	held     atomic.Bool
 	heldRate atomic.Int64
+	resumed  atomic.Int64 // when (t.now) SetHeld(false) asked for it again
 	lastRate atomic.Int64 // the last non-zero Bitrate
 	wanted   atomic.Int64
 }
@@ -170,13 +171,27 @@ func (t *Track) SetHeld(held bool) {
 	if held {
 		t.Bitrate()
 		t.heldRate.Store(t.lastRate.Load())
+	} else if t.held.Load() {
+		t.resumed.Store(t.now())
 	}
 	t.held.Store(held)
 }
 
-// Held reports whether the layer is held (SetHeld) and the rate it had then (0: unknown).
+// resumeGrace is how long a layer asked for again still counts as held while it does not
+// flow yet: the publisher needs a signaling round trip and an encoder restart, and a
+// consumer that chose it must not see it vanish from the choice meanwhile (it would step
+// back down, the layer would be idle again and paused: a loop that never gets there).
+const resumeGrace = 3 * time.Second
+
+// Held reports whether the layer is held (SetHeld) — or was asked for again within
+// resumeGrace and does not flow yet — and the rate it had when held (0: unknown).
 func (t *Track) Held() (held bool, bps int) {
-	return t.held.Load(), int(t.heldRate.Load())
+	h := t.held.Load()
+	if !h {
+		r := t.resumed.Load()
+		h = r != 0 && t.now()-r < int64(resumeGrace) && !t.Flowing()
+	}
+	return h, int(t.heldRate.Load())
 }
 
 // WantedWithin reports whether a follower wanted the layer within d (Follow marks its

@@ -359,7 +359,7 @@ func (t *Transport) Stats() protocol.TransportStats {
 			ts := protocol.SubscriptionTrackStats{Mid: to.mid, Type: to.kind.String(),
 				Source: d.Target().ID(), Paused: d.Paused(), Active: d.Active(), Packets: d.Sent(), Bytes: bytes,
 				LayerSwitches: switches, Pauses: pauses, Padding: padding, Retransmitted: resent, RetransmitMissed: missed,
-				TemporalDropped: d.TemporalDropped()}
+				TemporalDropped: d.TemporalDropped(), KeyframeRequests: d.KeyframeRequests()}
 			if max, _ := d.Temporal(); max != sfu.AllTemporal {
 				layer := int(max)
 				ts.TemporalLayer = &layer

@@ -11,6 +11,7 @@ import (
 type Totals struct {
 	// Counters, cumulative over the transport's life.
 	Packets, Bytes, LayerSwitches, Pauses, Padding, Retransmitted, RetransmitMissed uint64
+	TemporalDropped, KeyframeRequests                                               uint64
 	// Gauges: live subscriptions, their tracks by kind and state, the estimate toward the
 	// client ("twcc", "remb" or "" without congestion control; bit/s).
 	Subscriptions                         int
@@ -29,6 +30,8 @@ func (t *Totals) AddCounters(o Totals) {
 	t.Padding += o.Padding
 	t.Retransmitted += o.Retransmitted
 	t.RetransmitMissed += o.RetransmitMissed
+	t.TemporalDropped += o.TemporalDropped
+	t.KeyframeRequests += o.KeyframeRequests
 }
 
 // AddGauges adds o's track and subscription counts (not its estimate) to t.
@@ -52,6 +55,8 @@ func (t *Totals) addDown(d *sfu.DownTrack) {
 	t.Padding += padding
 	t.Retransmitted += resent
 	t.RetransmitMissed += missed
+	t.TemporalDropped += d.TemporalDropped()
+	t.KeyframeRequests += d.KeyframeRequests()
 }
 
 // retireLocked adds the counters of op's down-tracks to the transport's retired totals: op
