@@ -124,6 +124,10 @@ func candidates(layers []*sfu.Track, ceiling *sfu.Track) []layerChoice {
 	out := make([]layerChoice, 0, len(layers))
 	for _, l := range layers {
 		bps := l.Bitrate()
+		if bps <= 0 && l.Flowing() {
+			// Flowing again after a pause: its rate takes a window to be measured anew.
+			bps = l.LastBitrate()
+		}
 		flowing := bps > 0 && l.Flowing()
 		if !flowing {
 			// A layer the publisher stopped because nobody received it (dynacast.go) is a

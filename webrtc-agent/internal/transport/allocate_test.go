@@ -318,3 +318,30 @@ func TestAllocateTemporalSingleLayerNotPaused(t *testing.T) {
 		t.Fatalf("choice %d, want 1", it.choice)
 	}
 }
+
+// TestCandidatesResumedLayer: a layer that flows again after a pause is a candidate at its
+// last measured rate until its rate is measured anew (a window later), not dropped meanwhile.
+func TestCandidatesResumedLayer(t *testing.T) {
+	tr := vp8Track("l")
+	start := time.Now()
+	for i := 0; time.Since(start) < 700*time.Millisecond; i++ {
+		tr.Forward(temporalPacket(4*i, 0, 500)) // base frames only: no temporal choice
+		if i%10 == 0 {
+			tr.Bitrate()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tr.Bitrate()
+	if tr.LastBitrate() <= 0 {
+		t.Fatal("no rate measured")
+	}
+	time.Sleep(600 * time.Millisecond) // paused: the rate window lapses
+	if tr.Bitrate() != 0 {
+		t.Fatal("a paused layer still has a rate")
+	}
+	tr.Forward(temporalPacket(400, 0, 500)) // it flows again
+	cs := candidates([]*sfu.Track{tr}, nil)
+	if len(cs) != 1 || cs[0].bps != tr.LastBitrate() {
+		t.Fatalf("candidates %+v, want the resumed layer at its last rate %d", cs, tr.LastBitrate())
+	}
+}
