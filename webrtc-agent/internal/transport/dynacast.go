@@ -68,6 +68,7 @@ func (t *Transport) demandOnce(now time.Time) []pendingEvent {
 		}
 		for _, to := range op.tracks {
 			if ls, changed := to.updateDemand(now); changed {
+				t.log.Debug("dynacast: layers paused at the publisher", "operation", op.id, "mid", to.mid, "paused", ls)
 				evs = append(evs, pendingEvent{controller: op.controller, ev: protocol.RTCEvent{
 					Type: protocol.RTCEventLayers, OperationID: op.id, Layers: &protocol.RTCLayers{Mid: to.mid, Paused: ls}}})
 			}
