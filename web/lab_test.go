@@ -148,6 +148,13 @@ func startLabServer(t *testing.T, bin string, n *labNet) {
 		"CONCLAVE_SUPER_SERVICE_ID=", "CONCLAVE_SUPER_SERVICE_KEY=",
 		"CONCLAVE_DEV_TOKENS=1", "CONCLAVE_LOG_LEVEL="+cmp.Or(os.Getenv("CONCLAVE_LAB_LOG_LEVEL"), "warn"))
 	p.WaitOutput(t, "the banner", time.Minute, func(out string) bool { return strings.Contains(out, "Conclave is running") })
+	if art := os.Getenv(envArtifacts); art != "" { // the server's log beside the clients' outputs
+		t.Cleanup(func() {
+			if err := os.WriteFile(filepath.Join(art, "lab-server.log"), []byte(p.Output()), 0o644); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 }
 
 // labRun is one run of the scenario: its processes and the times of its phases.
