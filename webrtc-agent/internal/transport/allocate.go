@@ -70,26 +70,44 @@ type allocItem struct {
 	choice int           // index into cands, -1: paused
 }
 
-// allocate shares budget (bit/s) among items: every item gets its lowest candidate while the
-// budget lasts; an item whose lowest layer does not fit is paused (-1) only when what is left
-// is below pauseShare of that layer and mayPause is true (else it keeps its lowest layer), then items step up one layer at a time in turn while the next
-// step fits. It returns what is left (negative when lowest layers were kept over budget).
+// allocate shares budget (bit/s) among items: every item gets its lowest whole layer while
+// the budget lasts; an item whose lowest layer does not fit is paused (-1) only when what is
+// left is below pauseShare of that layer and mayPause is true (else it keeps its lowest
+// layer), and instead of a pause it gets the highest lower temporal layer of it that fits
+// (a half or a quarter of the frame rate: see candidates). Then items step up one layer at
+// a time in turn while the next step fits. It returns what is left (negative when lowest
+// layers were kept over budget).
 func allocate(budget int, items []*allocItem, mayPause bool) int {
 	for _, it := range items {
 		it.choice = -1
 		if len(it.cands) == 0 {
 			continue
 		}
-		lowest := it.cands[0].bps
+		base := max(slices.IndexFunc(it.cands, func(c layerChoice) bool { return c.tid == sfu.AllTemporal }), 0)
+		lowest := it.cands[base].bps
 		starved := float64(budget) < pauseShare*float64(lowest)
 		// A video without simulcast is never paused: its only layer is all the subscriber
 		// can get, and an estimator fooled by a saturated server or client (delay that is
 		// CPU, not the link) must not freeze every such video at once (measured: 128
 		// freezes among 200 subscribers of the fan-out bench before this rule).
 		single := it.layers == 1
-		if lowest <= budget || !mayPause || !starved || single {
-			it.choice = 0
-			budget -= lowest
+		if lowest <= budget || !mayPause || !starved {
+			it.choice = base
+		} else {
+			// Temporal layers only in place of a pause: a lower rate sent makes the estimate
+			// (capped near what gets acknowledged) grow more slowly, so they are no step of
+			// their own above it.
+			for i := base - 1; i >= 0 && it.choice < 0; i-- {
+				if it.cands[i].bps <= budget {
+					it.choice = i
+				}
+			}
+			if it.choice < 0 && single {
+				it.choice = 0 // its lowest rate, never nothing
+			}
+		}
+		if it.choice >= 0 {
+			budget -= it.cands[it.choice].bps
 		}
 	}
 	for stepped := true; stepped; {

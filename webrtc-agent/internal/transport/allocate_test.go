@@ -306,16 +306,16 @@ func TestAllocProbeTargetByIdentity(t *testing.T) {
 }
 
 // TestAllocateTemporalSingleLayerNotPaused: a publication without simulcast whose only layer
-// offers temporal steps keeps its lowest step however low the budget.
+// offers temporal steps keeps its lowest step however low the budget, takes a step that
+// fits when starved, and keeps the whole layer when not starved.
 func TestAllocateTemporalSingleLayerNotPaused(t *testing.T) {
 	ts, _ := layers(300)
-	it := &allocItem{layers: 1, cands: []layerChoice{{track: ts[0], tid: 0, bps: 100}, {track: ts[0], tid: 1, bps: 180},
+	it := &allocItem{layers: 1, cands: []layerChoice{{track: ts[0], tid: 0, bps: 100}, {track: ts[0], tid: 1, bps: 150},
 		{track: ts[0], tid: sfu.AllTemporal, bps: 300}}}
-	if allocate(10, []*allocItem{it}, true); it.choice != 0 {
-		t.Fatalf("choice %d, want 0 (the base temporal layer)", it.choice)
-	}
-	if allocate(200, []*allocItem{it}, true); it.choice != 1 {
-		t.Fatalf("choice %d, want 1", it.choice)
+	for _, tc := range []struct{ budget, want int }{{10, 0}, {170, 1}, {190, 2}} {
+		if allocate(tc.budget, []*allocItem{it}, true); it.choice != tc.want {
+			t.Errorf("budget %d: choice %d, want %d", tc.budget, it.choice, tc.want)
+		}
 	}
 }
 
@@ -343,5 +343,31 @@ func TestCandidatesResumedLayer(t *testing.T) {
 	cs := candidates([]*sfu.Track{tr}, nil)
 	if len(cs) != 1 || cs[0].bps != tr.LastBitrate() {
 		t.Fatalf("candidates %+v, want the resumed layer at its last rate %d", cs, tr.LastBitrate())
+	}
+}
+
+// TestAllocateTemporalOnlyInsteadOfPause: a simulcast video whose lowest layer still fits
+// (or is not starved) keeps that whole layer; the lower temporal layers are chosen only
+// where the video would otherwise be paused.
+func TestAllocateTemporalOnlyInsteadOfPause(t *testing.T) {
+	ts, _ := layers(130, 300)
+	cands := func() []layerChoice {
+		return []layerChoice{{track: ts[0], tid: 0, bps: 40}, {track: ts[0], tid: 1, bps: 70},
+			{track: ts[0], tid: sfu.AllTemporal, bps: 130}, {track: ts[1], tid: sfu.AllTemporal, bps: 300}}
+	}
+	for _, tc := range []struct {
+		budget, want int
+	}{
+		{500, 3}, // both fit: the top
+		{150, 2}, // the lowest whole layer
+		{90, 2},  // short of it but not starved (90 ≥ 0.6 × 130): kept, not its half rate
+		{75, 1},  // starved: half its frame rate instead of a pause
+		{50, 0},  // a quarter
+		{30, -1}, // nothing fits: paused
+	} {
+		it := &allocItem{cands: cands(), layers: 2}
+		if allocate(tc.budget, []*allocItem{it}, true); it.choice != tc.want {
+			t.Errorf("budget %d: choice %d, want %d", tc.budget, it.choice, tc.want)
+		}
 	}
 }
