@@ -22,7 +22,11 @@ import (
 // (OWT SDKs) keep sending every layer; nothing else changes for them.
 const (
 	demandInterval = 500 * time.Millisecond
-	layerIdle      = 3 * time.Second
+	// layerIdle: every pause and resume makes the publisher reconfigure its encoder (a
+	// keyframe, and in the lab a glitch on its other layers too), so a layer is paused only
+	// after a while unused: a subscriber that stepped down for a dip of its estimate usually
+	// climbs back within seconds (3 s paused the lab's top layer on such a dip).
+	layerIdle = 10 * time.Second
 )
 
 // layerDemand is the dynacast state of one simulcast video mid of a publication. Guarded by
