@@ -2,8 +2,9 @@
 // conference page (static/demo) and the operator console (static/console). The files are
 // embedded in the binary, so the pages work offline and need no CDN.
 //
-// Demo serves the demo page at the root of the portal's HTTP server; Console serves the console
-// under /console on the management API. Both answer only GET and HEAD.
+// Demo serves the demo page at the root of the portal's HTTP server, and again at
+// /r/<room path> (a room link); Console serves the console under /console on the management
+// API. Both answer only GET and HEAD.
 package web
 
 import (
@@ -29,10 +30,17 @@ const (
 	ConsoleCSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
-// Demo returns the handler of the demo page, meant for the root of a server: "/" is the page,
-// /lib/ the client library and /vendor/ the socket.io-client bundle.
+// RoomLinkPrefix is where the demo page is served for a room link: /r/<room path> is the page,
+// whose script takes the room from the address (e.g. /r/team-standup).
+const RoomLinkPrefix = "/r/"
+
+// Demo returns the handler of the demo page, meant for the root of a server: "/" and every
+// path under RoomLinkPrefix are the page, /lib/ the client library and /vendor/ the
+// socket.io-client bundle.
 func Demo() http.Handler {
-	return mustSite("/", "demo", DemoCSP)
+	s := mustSite("/", "demo", DemoCSP)
+	s.pageAlias = RoomLinkPrefix
+	return s
 }
 
 // Console returns the handler of the operator console, meant to be mounted at /console: it
@@ -53,6 +61,8 @@ type site struct {
 	prefix string
 	csp    string
 	files  map[string]file // path under prefix ("" is the page) → content
+	// pageAlias, when set, is a prefix under which every longer path is the page too.
+	pageAlias string
 }
 
 // mustSite builds a site; the embedded tree is fixed at build time, so a failure is a bug.
@@ -141,8 +151,11 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookup maps a request path to an asset: the prefix itself (with or without its trailing
-// slash) and prefix+"index.html" are the page.
+// slash), prefix+"index.html" and the paths under pageAlias are the page.
 func (s *site) lookup(p string) (file, bool) {
+	if s.pageAlias != "" && len(p) > len(s.pageAlias) && strings.HasPrefix(p, s.pageAlias) {
+		return s.files["index.html"], true
+	}
 	if p+"/" == s.prefix {
 		p = s.prefix
 	}

@@ -18,7 +18,13 @@ func TestDemoServesAssets(t *testing.T) {
 		ctype        string
 		contains     string
 	}{
-		{"/", "GET", 200, "text/html", `src="app.js"`},
+		{"/", "GET", 200, "text/html", `src="/app.js"`},
+		{"/r/team-standup", "GET", 200, "text/html", `src="/app.js"`}, // a room link
+		{"/r/team/standup", "GET", 200, "text/html", `href="/lib/ui.css"`},
+		{"/r/x", "HEAD", 200, "text/html", ""},
+		{"/r/x", "POST", 405, "text/plain", ""},
+		{"/r/", "GET", 404, "text/plain", ""},
+		{"/r", "GET", 404, "text/plain", ""},
 		{"/index.html", "GET", 200, "text/html", "Conclave"},
 		{"/app.js", "GET", 200, "text/javascript", "conclaveDemo"},
 		{"/style.css", "GET", 200, "text/css", ".tile"},
@@ -67,6 +73,7 @@ func TestConsoleServesAssets(t *testing.T) {
 		{"/console/lib/ui.css", 200, ":root"},
 		{"/app.js", 404, ""},
 		{"/consoleX", 404, ""},
+		{"/r/team-standup", 404, ""}, // room links are the demo's
 	}
 	for _, tc := range tests {
 		rec := httptest.NewRecorder()

@@ -6,10 +6,16 @@ package room
 
 import "encoding/json"
 
-// Room is a room configuration. ID is not part of the configuration; it is carried alongside
-// for the REST shape (MarshalJSON).
+// Room is a room configuration. ID, Path and Pool are not part of the configuration; they are
+// carried alongside for the REST shape (MarshalJSON).
 type Room struct {
-	ID                        string      `json:"-"`
+	ID string `json:"-"`
+	// Path (a URL path such as "team/standup", unique in the service; "" for none) and Pool (the
+	// room belongs to the service's pool of claimable rooms) are a Conclave extension kept by
+	// the store next to the configuration (store.Room). The REST shape shows them only when
+	// set, so OWT clients that never set them see OWT's shape.
+	Path                      string      `json:"-"`
+	Pool                      bool        `json:"-"`
 	Name                      string      `json:"name"`
 	InputLimit                int         `json:"inputLimit"`
 	ParticipantLimit          int         `json:"participantLimit"`

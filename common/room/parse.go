@@ -18,11 +18,13 @@ var ignoredKeys = []string{"_id", "id", "__v"}
 // roomType is the reflect type checkShape walks for a room object.
 var roomType = reflect.TypeFor[Room]()
 
-// ParseCreate parses a POST /v1/rooms body {name, options?} and returns the validated room.
-// As in OWT (roomInterface.create), every top-level option key that is absent or falsy (null,
-// false, 0, "") takes its default, and a present key replaces the default wholesale: nested keys
-// it omits take the schema defaults (true for transcoding and notifying, empty lists for
-// mediaIn and mediaOut). Each view starts from DefaultView. options.name is overridden by name.
+// ParseCreate parses a POST /v1/rooms body {name, options?, path?, pool?} and returns the
+// validated room. As in OWT (roomInterface.create), every top-level option key that is absent
+// or falsy (null, false, 0, "") takes its default, and a present key replaces the default
+// wholesale: nested keys it omits take the schema defaults (true for transcoding and
+// notifying, empty lists for mediaIn and mediaOut). Each view starts from DefaultView.
+// options.name is overridden by name. The Conclave extension keys path and pool may be given
+// at the top level or in options (where OWT's REST clients put room settings), not both.
 func ParseCreate(body []byte) (Room, error) {
 	v, err := decodeJSON(body, "request body")
 	if err != nil {
@@ -31,6 +33,10 @@ func ParseCreate(body []byte) (Room, error) {
 	top, ok := v.(map[string]any)
 	if !ok {
 		return Room{}, errs.BadRequest("request body must be a JSON object")
+	}
+	ext, err := takeExtension(top, "")
+	if err != nil {
+		return Room{}, err
 	}
 	name, options, err := createFields(top)
 	if err != nil {
@@ -45,10 +51,19 @@ func ParseCreate(body []byte) (Room, error) {
 	for _, key := range ignoredKeys {
 		delete(options, key)
 	}
+	optExt, err := takeExtension(options, "options.")
+	if err != nil {
+		return Room{}, err
+	}
+	if (ext.hasPath && optExt.hasPath) || (ext.hasPool && optExt.hasPool) {
+		return Room{}, errs.BadRequest("path and pool go either at the top level or in options, not both")
+	}
 	r, err := apply(Default(name), options)
 	if err != nil {
 		return Room{}, err
 	}
+	ext.apply(&r)
+	optExt.apply(&r)
 	return r, r.Validate()
 }
 
@@ -92,9 +107,15 @@ func isFalsy(v any) bool {
 // stored document followed by a save: every present top-level key replaces current's value
 // (nested keys it omits take the schema defaults, views start from DefaultView), null keys are
 // ignored, "sip": false removes the SIP account, and _id, id and __v are ignored so that a GET
-// result can be sent back unchanged. The result is validated; its ID is current's.
+// result can be sent back unchanged. The Conclave extension keys set the path ("" removes it)
+// and the pool flag; without them current's stay. The result is validated; its ID is
+// current's.
 func ParseUpdate(current Room, body []byte) (Room, error) {
 	obj, err := decodeObject(body, "request body")
+	if err != nil {
+		return Room{}, err
+	}
+	ext, err := takeExtension(obj, "")
 	if err != nil {
 		return Room{}, err
 	}
@@ -102,7 +123,8 @@ func ParseUpdate(current Room, body []byte) (Room, error) {
 	if err != nil {
 		return Room{}, err
 	}
-	r.ID = current.ID
+	r.ID, r.Path, r.Pool = current.ID, current.Path, current.Pool
+	ext.apply(&r)
 	return r, r.Validate()
 }
 
@@ -185,16 +207,26 @@ func (r Room) Config() json.RawMessage {
 type roomFields Room
 
 // MarshalJSON writes the REST shape of a room, as OWT's toObject({getters: true}):
-// {"_id", "id", configuration…, "__v": 0}. The id keys are absent when ID is empty.
+// {"_id", "id", configuration…, "__v": 0}. The id keys are absent when ID is empty; "path"
+// and "pool" (a Conclave extension) are present only when set.
 func (r Room) MarshalJSON() ([]byte, error) {
 	cfg := r.Config()
-	return AppendREST(make([]byte, 0, len(cfg)+2*len(r.ID)+32), r.ID, cfg)
+	return AppendREST(make([]byte, 0, len(cfg)+2*len(r.ID)+len(r.Path)+48), Ref{ID: r.ID, Path: r.Path, Pool: r.Pool}, cfg)
 }
 
-// AppendREST appends the REST shape of a room (Room.MarshalJSON) made from its id and its
-// stored configuration, the JSON object Config returned: the stored bytes are used as they
-// are, so a list of rooms costs no parsing. id must be a plain id (24 hex characters).
-func AppendREST(dst []byte, id string, config []byte) ([]byte, error) {
+// Ref is what the REST shape of a room shows besides its configuration: its id and, when set,
+// its path and pool flag (Room.ID, Room.Path, Room.Pool).
+type Ref struct {
+	ID   string
+	Path string
+	Pool bool
+}
+
+// AppendREST appends the REST shape of a room (Room.MarshalJSON) made from ref and its stored
+// configuration, the JSON object Config returned: the stored bytes are used as they are, so a
+// list of rooms costs no parsing. ref.ID must be a plain id (24 hex characters).
+func AppendREST(dst []byte, ref Ref, config []byte) ([]byte, error) {
+	id := ref.ID
 	if len(config) < 2 || config[0] != '{' || config[len(config)-1] != '}' {
 		return nil, fmt.Errorf("room %s: stored configuration is not a JSON object", id)
 	}
@@ -207,6 +239,16 @@ func AppendREST(dst []byte, id string, config []byte) ([]byte, error) {
 		dst = append(dst, `",`...)
 	}
 	dst = append(dst, config[1:len(config)-1]...)
+	if ref.Path != "" {
+		p, err := json.Marshal(ref.Path)
+		if err != nil {
+			return nil, fmt.Errorf("room %s: path: %w", id, err)
+		}
+		dst = append(append(dst, `,"path":`...), p...)
+	}
+	if ref.Pool {
+		dst = append(dst, `,"pool":true`...)
+	}
 	return append(dst, `,"__v":0}`...), nil
 }
 

@@ -46,7 +46,7 @@ func ValidKeyFrameInterval(seconds int) bool { return slices.Contains(keyFrameIn
 func (r Room) Validate() error {
 	for _, check := range []func() error{
 		r.validateBasics, r.validateRoles, r.validateViews,
-		r.validateMediaIn, r.validateMediaOut, r.validateSIP, r.checkMediaOut,
+		r.validateMediaIn, r.validateMediaOut, r.validateSIP, r.checkMediaOut, r.validatePath,
 	} {
 		if err := check(); err != nil {
 			return err
@@ -120,6 +120,13 @@ func maxLen(path string, n, limit int) error {
 		return bad(path, "must have at most %d entries", limit)
 	}
 	return nil
+}
+
+func (r Room) validatePath() error {
+	if r.Path == "" {
+		return nil
+	}
+	return CheckPath("path", r.Path)
 }
 
 func (r Room) validateBasics() error {

@@ -29,6 +29,10 @@ var (
 	ErrUnavailable = errors.New("store: unavailable")
 	// ErrLeaseHeld: the lease is held by another live owner.
 	ErrLeaseHeld = errors.New("store: lease held by another owner")
+	// ErrPathTaken: another room of the service has the path (Room.Path).
+	ErrPathTaken = errors.New("store: room path in use")
+	// ErrEmptyPath: ClaimRoom was asked for the empty path (no path at all).
+	ErrEmptyPath = errors.New("store: empty room path")
 )
 
 // Service is a tenant: a named holder of rooms with its own MAuth key.
@@ -42,10 +46,19 @@ type Service struct {
 
 // Room is a room record. The room's configuration is kept as the JSON document the management
 // API validated (package room defines it), so the store never depends on the room schema.
+//
+// Path and Pool are a Conclave extension that lets applications address rooms by a URL path
+// and hand out rooms from a pool (the "claim room" flow of an app server). A room is claimable
+// while Pool is set and Path is empty.
 type Room struct {
 	ID        string // 24 hex, sortable by creation time
 	ServiceID string
 	Config    json.RawMessage // the room JSON without "_id"/"id"
+	// Path is unique within the service; "" means none. The store does not check its form
+	// (package room does).
+	Path string
+	// Pool marks a room of the service's pool: ClaimRoom may give it a path while it has none.
+	Pool bool
 }
 
 // Preference is a scheduling preference (OWT `{isp, region}`).
@@ -89,10 +102,12 @@ type ServiceStore interface {
 }
 
 // RoomStore keeps rooms. Every method but GetRoomByID is scoped to a service: a room of
-// another service is ErrNotFound.
+// another service is ErrNotFound. Paths are unique per service: two services may use the same
+// path, and deleting a room (or its service) frees its path.
 type RoomStore interface {
 	// CreateRoom inserts r (ID and ServiceID set); ErrNotFound if the service does not exist,
-	// ErrDuplicate if the room id exists.
+	// ErrDuplicate if the room id exists, ErrPathTaken if another room of the service has
+	// r.Path.
 	CreateRoom(ctx context.Context, r Room) error
 	GetRoom(ctx context.Context, serviceID, roomID string) (Room, error)
 	// GetRoomByID finds a room whatever its service (used by agents that hold a room id
@@ -101,10 +116,23 @@ type RoomStore interface {
 	// ListRooms returns the service's rooms sorted by id, skipping skip and returning at most
 	// limit (limit <= 0: all). An unknown service has no rooms (an empty list, no error).
 	ListRooms(ctx context.Context, serviceID string, skip, limit int) ([]Room, error)
-	// UpdateRoom replaces the config of an existing room; ErrNotFound if absent.
+	// UpdateRoom replaces the config, path and pool flag of an existing room; ErrNotFound if
+	// absent, ErrPathTaken (and no change) if another room of the service has r.Path.
 	UpdateRoom(ctx context.Context, r Room) error
 	// DeleteRoom removes the room; ErrNotFound if absent or in another service.
 	DeleteRoom(ctx context.Context, serviceID, roomID string) error
+	// GetRoomByPath returns the service's room with that path; ErrNotFound if none.
+	GetRoomByPath(ctx context.Context, serviceID, path string) (Room, error)
+	// ClaimRoom returns the service's room with that path and, when there is none, gives the
+	// path to one of the service's claimable rooms (Pool set, no Path) and returns it.
+	// Concurrent claims are atomic: claims of one path all return the same room, and claims of
+	// different paths get different rooms. ErrEmptyPath for path "". ErrNotFound when no room
+	// is claimable; with the MongoDB store also, briefly, while concurrent claims of one new
+	// path hold the pool rooms they are about to give back (see the mongo package).
+	ClaimRoom(ctx context.Context, serviceID, path string) (Room, error)
+	// ReleaseRoom removes the room's path and puts it in the pool (Pool set): it is claimable
+	// again. ErrNotFound if absent or in another service.
+	ReleaseRoom(ctx context.Context, serviceID, roomID string) (Room, error)
 }
 
 // TokenStore keeps one-time tokens.
@@ -166,8 +194,8 @@ type Store interface {
 
 // RoomVisitor is implemented by stores that can show a service's rooms without copying them:
 // VisitRooms calls fn for the rooms ListRooms would return, in the same order, with the
-// stored configuration (store.Room.Config), valid only during the call. The management API
-// writes room lists with it when the store has it.
+// stored configuration (Room.Config) valid only during the call. The management API writes
+// room lists with it when the store has it.
 type RoomVisitor interface {
-	VisitRooms(ctx context.Context, serviceID string, skip, limit int, fn func(id string, config []byte) error) error
+	VisitRooms(ctx context.Context, serviceID string, skip, limit int, fn func(r Room) error) error
 }

@@ -1,6 +1,8 @@
 // Package devtokens is the all-in-one binary's development-only token endpoint for the demo
-// page: POST /dev/join {"room": <name>, "user": <display name>} answers {"token", "roomId"},
-// creating the room by name when no room of the service has that name.
+// page: POST /dev/join {"room": <name>, "user": <display name>} answers {"token", "roomId",
+// "path"}. The room name maps to a room path (PathFor: "Team Standup" → "team-standup"), which
+// is looked up with GET /v1/rooms?path= and, when no room of the service has it, given to a new
+// room named name. The demo page served at /r/<path> joins the room with that path.
 //
 // It behaves like a small application server: it calls the management REST API over HTTP with
 // MAuth-signed requests made with the super service's credentials. Anyone who can reach it can
@@ -15,11 +17,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -37,9 +41,6 @@ const Path = "/dev/join"
 
 // maxNameLen bounds room and user names (in characters).
 const maxNameLen = 64
-
-// pageSize is the number of rooms fetched per list request while matching a name.
-const pageSize = 100
 
 // Enabled reports whether getenv (os.Getenv) enables the endpoint.
 func Enabled(getenv func(string) string) bool {
@@ -67,7 +68,8 @@ type Config struct {
 // Handler is the enabled endpoint.
 type Handler struct {
 	cfg Config
-	// mu serialises find-or-create so that two pages joining a new room at once create it once.
+	// mu serialises find-or-create so that two pages joining a new room at once create it once
+	// (without a round of refused creations; the path's uniqueness makes it safe anyway).
 	mu sync.Mutex
 }
 
@@ -108,10 +110,11 @@ type joinRequest struct {
 	User string `json:"user"`
 }
 
-// joinAnswer is the success body.
+// joinAnswer is the success body. Path is the room's path: the page at /r/<path> joins it.
 type joinAnswer struct {
 	Token  string `json:"token"`
 	RoomID string `json:"roomId"`
+	Path   string `json:"path"`
 }
 
 // ServeHTTP implements http.Handler.
@@ -130,9 +133,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	roomID, err := h.roomByName(r.Context(), req.Room)
+	path := PathFor(req.Room)
+	roomID, err := h.roomByPath(r.Context(), req.Room, path)
 	if err != nil {
-		h.cfg.Logger.Warn("dev join: room", "room", req.Room, "err", err)
+		h.cfg.Logger.Warn("dev join: room", "room", req.Room, "path", path, "err", err)
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
@@ -142,7 +146,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, joinAnswer{Token: token, RoomID: roomID})
+	writeJSON(w, http.StatusOK, joinAnswer{Token: token, RoomID: roomID, Path: path})
 }
 
 // decodeJoin reads and checks the request body.
@@ -179,35 +183,69 @@ func checkName(s string) error {
 type roomSummary struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	Path string `json:"path"`
 }
 
-// roomByName returns the id of the service's first room named name, creating it if needed.
-func (h *Handler) roomByName(ctx context.Context, name string) (string, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// pageSize is the page size of the room list read by namedRoom.
+const pageSize = 100
+
+// namedRoom returns the id of a room of the service named name that has no path ("" when
+// there is none): a room created elsewhere (the console, a script) before paths existed.
+func (h *Handler) namedRoom(ctx context.Context, name string) (string, error) {
 	for page := 1; ; page++ {
 		var rooms []roomSummary
-		path := fmt.Sprintf("/v1/rooms?page=%d&per_page=%d", page, pageSize)
-		if err := h.call(ctx, http.MethodGet, path, nil, &rooms); err != nil {
+		if err := h.call(ctx, http.MethodGet, fmt.Sprintf("/v1/rooms?page=%d&per_page=%d", page, pageSize), nil, &rooms); err != nil {
 			return "", err
 		}
 		for _, r := range rooms {
-			if r.Name == name {
+			if r.Name == name && r.Path == "" {
 				return r.ID, nil
 			}
 		}
 		if len(rooms) < pageSize {
-			break
+			return "", nil
 		}
 	}
-	var created roomSummary
-	if err := h.call(ctx, http.MethodPost, "/v1/rooms", map[string]string{"name": name}, &created); err != nil {
-		return "", err
+}
+
+// roomByPath returns the id of the service's room with path; else it gives the path to a room
+// named name that has none (so that a room made in the console is joined by its name), else
+// it creates the room. A path refused because it exists meanwhile (another process gave it)
+// looks the room up again.
+func (h *Handler) roomByPath(ctx context.Context, name, path string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lookup := "/v1/rooms?path=" + url.QueryEscape(path)
+	var err error
+	for range 2 {
+		var found roomSummary
+		err = h.call(ctx, http.MethodGet, lookup, nil, &found)
+		if !isStatus(err, http.StatusNotFound) {
+			return found.ID, idOrError(found.ID, err)
+		}
+		id, nerr := h.namedRoom(ctx, name)
+		if nerr != nil {
+			return "", nerr
+		}
+		var created roomSummary
+		if id != "" {
+			err = h.call(ctx, http.MethodPatch, "/v1/rooms/"+id, map[string]string{"path": path}, &created)
+		} else {
+			err = h.call(ctx, http.MethodPost, "/v1/rooms", map[string]string{"name": name, "path": path}, &created)
+		}
+		if !isStatus(err, http.StatusBadRequest) {
+			return created.ID, idOrError(created.ID, err)
+		}
 	}
-	if created.ID == "" {
-		return "", fmt.Errorf("%w: created room has no id", ErrAPI)
+	return "", err // the second refused creation
+}
+
+// idOrError passes err on, or reports an answer without a room id.
+func idOrError(id string, err error) error {
+	if err == nil && id == "" {
+		return fmt.Errorf("%w: room answer without an id", ErrAPI)
 	}
-	return created.ID, nil
+	return err
 }
 
 // token creates a token for user in the room.
@@ -249,7 +287,7 @@ func (h *Handler) call(ctx context.Context, method, path string, body, out any) 
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: %s %s: %d %s", ErrAPI, method, path, resp.StatusCode, bytes.TrimSpace(b))
+		return &statusError{method: method, path: path, status: resp.StatusCode, body: string(bytes.TrimSpace(b))}
 	}
 	if p, ok := out.(*[]byte); ok {
 		*p = b
@@ -259,6 +297,25 @@ func (h *Handler) call(ctx context.Context, method, path string, body, out any) 
 		return fmt.Errorf("%w: %s %s: %v", ErrAPI, method, path, err)
 	}
 	return nil
+}
+
+// statusError is a management API answer other than 200. It is an ErrAPI.
+type statusError struct {
+	method, path string
+	status       int
+	body         string
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%v: %s %s: %d %s", ErrAPI, e.method, e.path, e.status, e.body)
+}
+
+func (e *statusError) Unwrap() error { return ErrAPI }
+
+// isStatus reports whether err is a management API answer with that status.
+func isStatus(err error, status int) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.status == status
 }
 
 // cnonce is a random 16-hex-character nonce, as OWT's REST client sends.

@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/conclave-rtc/conclave/common/mauth"
+	"github.com/conclave-rtc/conclave/common/room"
 )
 
 const (
@@ -20,13 +22,28 @@ const (
 	testKey     = "test-key"
 )
 
-// fakeAPI is a management API stand-in that checks MAuth like the real one and records calls.
+// fakeRoom is a room of the fake API, in the REST shape (both id keys, as OWT).
+type fakeRoom struct {
+	MongoID string `json:"_id"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Path    string `json:"path,omitempty"`
+}
+
+// fakeAPI is a management API stand-in that checks MAuth like the real one, keeps paths unique
+// like it, and records calls.
 type fakeAPI struct {
 	mu      sync.Mutex
-	rooms   []roomSummary
-	creates int
+	rooms   []fakeRoom
+	creates int // creation requests, refused ones included
+	lookups []string
 	tokens  []map[string]string
 	fail    bool
+	// elsewhere makes the next creation find its path taken by a room another process just
+	// created.
+	elsewhere bool
+	// refuse makes every creation a 400 (a room the API does not accept).
+	refuse bool
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -42,20 +59,20 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/rooms" && r.URL.Query().Has("path"):
+		path := r.URL.Query().Get("path")
+		f.lookups = append(f.lookups, path)
+		if rm, ok := f.byPath(path); ok {
+			_ = json.NewEncoder(w).Encode(rm)
+			return
+		}
+		http.Error(w, `{"error":{"code":1003,"message":"Room not found"}}`, http.StatusNotFound)
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/rooms":
-		page, per := r.URL.Query().Get("page"), r.URL.Query().Get("per_page")
-		var n, size int
-		fmt.Sscan(page, &n)
-		fmt.Sscan(per, &size)
-		lo, hi := min((n-1)*size, len(f.rooms)), min(n*size, len(f.rooms))
-		_ = json.NewEncoder(w).Encode(f.rooms[lo:hi])
+		f.list(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/rooms":
-		var body map[string]string
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		f.creates++
-		rm := roomSummary{ID: fmt.Sprintf("%024x", len(f.rooms)+1), Name: body["name"]}
-		f.rooms = append(f.rooms, rm)
-		_ = json.NewEncoder(w).Encode(map[string]string{"_id": rm.ID, "id": rm.ID, "name": rm.Name})
+		f.create(w, r)
+	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/v1/rooms/"):
+		f.setPath(w, r)
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/tokens"):
 		var body map[string]string
 		_ = json.NewDecoder(r.Body).Decode(&body)
@@ -65,6 +82,64 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
+	var body map[string]string
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	f.creates++
+	if f.elsewhere {
+		f.elsewhere = false
+		f.add("made elsewhere", body["path"])
+	}
+	if _, taken := f.byPath(body["path"]); taken || f.refuse {
+		http.Error(w, `{"error":{"code":1301,"message":"Room path already exists"}}`, http.StatusBadRequest)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(f.add(body["name"], body["path"]))
+}
+
+// list answers a page of the room list (OWT's page and per_page).
+func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+	lo := min(max(page-1, 0)*per, len(f.rooms))
+	_ = json.NewEncoder(w).Encode(f.rooms[lo:min(lo+per, len(f.rooms))])
+}
+
+// setPath applies a PATCH {"path"} to a room, refusing a path another room has.
+func (f *fakeAPI) setPath(w http.ResponseWriter, r *http.Request) {
+	var body map[string]string
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	if _, taken := f.byPath(body["path"]); taken {
+		http.Error(w, `{"error":{"code":1301,"message":"Room path already exists"}}`, http.StatusBadRequest)
+		return
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/v1/rooms/")
+	for i := range f.rooms {
+		if f.rooms[i].ID == id {
+			f.rooms[i].Path = body["path"]
+			_ = json.NewEncoder(w).Encode(f.rooms[i])
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+func (f *fakeAPI) add(name, path string) fakeRoom {
+	id := fmt.Sprintf("%024x", len(f.rooms)+1)
+	rm := fakeRoom{MongoID: id, ID: id, Name: name, Path: path}
+	f.rooms = append(f.rooms, rm)
+	return rm
+}
+
+func (f *fakeAPI) byPath(path string) (fakeRoom, bool) {
+	for _, rm := range f.rooms {
+		if rm.Path == path && path != "" {
+			return rm, true
+		}
+	}
+	return fakeRoom{}, false
 }
 
 func newHandler(t *testing.T, api *fakeAPI) *Handler {
@@ -84,29 +159,40 @@ func post(h http.Handler, body string) *httptest.ResponseRecorder {
 	return rec
 }
 
+// join posts a join and returns its answer, failing t unless it is a 200.
+func join(t *testing.T, h http.Handler, room, user string) joinAnswer {
+	t.Helper()
+	rec := post(h, fmt.Sprintf(`{"room": %q, "user": %q}`, room, user))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("join %q: %d %s", room, rec.Code, rec.Body)
+	}
+	var got joinAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Token != "token-for-"+user {
+		t.Errorf("token %q", got.Token)
+	}
+	return got
+}
+
 func TestJoinCreatesThenReusesRoom(t *testing.T) {
 	api := &fakeAPI{}
-	for i := range pageSize + 5 { // the match is on the second page
-		api.rooms = append(api.rooms, roomSummary{ID: fmt.Sprintf("%024x", 1000+i), Name: fmt.Sprintf("other-%d", i)})
+	for i := range 5 {
+		api.add(fmt.Sprintf("other-%d", i), fmt.Sprintf("other-%d", i))
 	}
 	h := newHandler(t, api)
-	var first joinAnswer
-	for i, user := range []string{"alice", "bob"} {
-		rec := post(h, fmt.Sprintf(`{"room": " standup ", "user": %q}`, user))
-		if rec.Code != http.StatusOK {
-			t.Fatalf("join %d: %d %s", i, rec.Code, rec.Body)
-		}
-		var got joinAnswer
-		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.Token != "token-for-"+user {
-			t.Errorf("token %q", got.Token)
-		}
-		if i == 0 {
-			first = got
-		} else if got.RoomID != first.RoomID {
-			t.Errorf("second join went to room %s, first to %s", got.RoomID, first.RoomID)
+	first := join(t, h, " Team Standup ", "alice")
+	if first.Path != "team-standup" {
+		t.Fatalf("path %q, want team-standup", first.Path)
+	}
+	if rm, ok := api.byPath("team-standup"); !ok || rm.ID != first.RoomID || rm.Name != "Team Standup" {
+		t.Fatalf("created %+v (found %v), want room %s named after the page's name", rm, ok, first.RoomID)
+	}
+	// Another spelling of the name, and the path itself (a /r/team-standup link), meet there.
+	for _, name := range []string{"team standup", "team-standup"} {
+		if got := join(t, h, name, "bob"); got.RoomID != first.RoomID || got.Path != first.Path {
+			t.Errorf("join %q went to %+v, first to %+v", name, got, first)
 		}
 	}
 	if api.creates != 1 {
@@ -114,6 +200,53 @@ func TestJoinCreatesThenReusesRoom(t *testing.T) {
 	}
 	if tk := api.tokens[1]; tk["role"] != "presenter" || tk["user"] != "bob" || tk["room"] != first.RoomID {
 		t.Errorf("token request %v", tk)
+	}
+}
+
+func TestJoinFindsRoomByPath(t *testing.T) {
+	api := &fakeAPI{}
+	claimed := api.add("claimed by an app", "ops/daily")
+	h := newHandler(t, api)
+	if got := join(t, h, "ops/daily", "alice"); got.RoomID != claimed.ID || got.Path != "ops/daily" {
+		t.Fatalf("join = %+v, want room %s", got, claimed.ID)
+	}
+	if api.creates != 0 || len(api.lookups) != 1 || api.lookups[0] != "ops/daily" {
+		t.Fatalf("creates %d, lookups %q", api.creates, api.lookups)
+	}
+}
+
+// TestJoinGivesPathToNamedRoom: a room created elsewhere (the console) with the page's room
+// name and no path is the one joined, and gets the path; a room of that name that already
+// has another path is not taken over.
+func TestJoinGivesPathToNamedRoom(t *testing.T) {
+	api := &fakeAPI{}
+	for i := range 150 { // more than a page of the list
+		api.add(fmt.Sprintf("room %d", i), "")
+	}
+	api.add("console-room", "elsewhere/path")
+	made := api.add("console-room", "")
+	h := newHandler(t, api)
+	if got := join(t, h, "console-room", "dana"); got.RoomID != made.ID || got.Path != "console-room" {
+		t.Fatalf("join = %+v, want room %s", got, made.ID)
+	}
+	if rm, ok := api.byPath("console-room"); !ok || rm.ID != made.ID || api.creates != 0 {
+		t.Fatalf("path given to %+v (found %v), %d creations", rm, ok, api.creates)
+	}
+}
+
+// TestJoinCreationRace: a creation refused because another process made the room meanwhile
+// joins that room.
+func TestJoinCreationRace(t *testing.T) {
+	api := &fakeAPI{elsewhere: true}
+	h := newHandler(t, api)
+	got := join(t, h, "race", "alice")
+	rm, _ := api.byPath("race")
+	if got.RoomID != rm.ID || rm.Name != "made elsewhere" || len(api.rooms) != 1 {
+		t.Fatalf("join = %+v, rooms %+v", got, api.rooms)
+	}
+	refused := newHandler(t, &fakeAPI{refuse: true})
+	if rec := post(refused, `{"room":"a","user":"b"}`); rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "400") {
+		t.Fatalf("refused creation: %d %s", rec.Code, rec.Body)
 	}
 }
 
@@ -247,6 +380,49 @@ func FuzzDecodeJoin(f *testing.F) {
 			if checkName(v) != nil || v != strings.TrimSpace(v) {
 				t.Fatalf("accepted %q from %q", v, body)
 			}
+		}
+	})
+}
+
+func TestPathFor(t *testing.T) {
+	tests := map[string]string{
+		"team-standup":            "team-standup",
+		"Team Standup":            "team-standup",
+		" Team  Standup! ":        "team-standup",
+		"team/standup":            "team/standup",
+		"Team/Daily Standup":      "team/daily-standup",
+		"a--b":                    "a--b", // already a path: kept as it is
+		"a//b":                    "a/b",
+		"/a/./b/../c/":            "a/b/c",
+		"v1.2_beta~x":             "v1.2_beta~x",
+		"Café":                    "caf-" + nameHash("café"),
+		"café":                    "caf-" + nameHash("café"),
+		"会議":                      "room-" + nameHash("会議"),
+		"!!!":                     "room-" + nameHash("!!!"),
+		strings.Repeat("ab ", 60): strings.TrimRight(strings.Repeat("ab-", 60)[:room.MaxPathLen-9], "-") + "-" + nameHash(strings.Repeat("ab ", 60)),
+	}
+	for name, want := range tests {
+		if got := PathFor(name); got != want {
+			t.Errorf("PathFor(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if PathFor("会議") == PathFor("打合せ") || PathFor("会議 1") == PathFor("打合せ 1") {
+		t.Error("names that differ only in non-ASCII letters share a path")
+	}
+}
+
+// FuzzPathFor: every name maps to a valid room path, which maps to itself.
+func FuzzPathFor(f *testing.F) {
+	for _, s := range []string{"Team Standup", "a/b", "/", "..", "Café", "会議 1", "a\u212a", strings.Repeat("x/", 100)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		p := PathFor(name)
+		if err := room.CheckPath("path", p); err != nil {
+			t.Fatalf("PathFor(%q) = %q: %v", name, p, err)
+		}
+		if again := PathFor(p); again != p {
+			t.Fatalf("PathFor(%q) = %q, but PathFor(%q) = %q", name, p, p, again)
 		}
 	})
 }

@@ -31,7 +31,7 @@ func BenchmarkSignedPostTokenMongo(b *testing.B) {
 	benchPostToken(b, newEnvWithStore(b, openMongo(b), nil))
 }
 
-func openMongo(b *testing.B) store.Store {
+func openMongo(b testing.TB) store.Store {
 	uri := testutil.MongoURI(b)
 	k, err := secret.Generate()
 	if err != nil {

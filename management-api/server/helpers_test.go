@@ -73,7 +73,7 @@ func (s *flakyStore) ListRooms(ctx context.Context, svc string, skip, limit int)
 
 // VisitRooms keeps the embedded store's in-place room lists (store.RoomVisitor) visible
 // through the wrapper, so handler tests take the path the all-in-one takes.
-func (s *flakyStore) VisitRooms(ctx context.Context, svc string, skip, limit int, fn func(string, []byte) error) error {
+func (s *flakyStore) VisitRooms(ctx context.Context, svc string, skip, limit int, fn func(store.Room) error) error {
 	if err := s.err(); err != nil {
 		return err
 	}

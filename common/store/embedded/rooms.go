@@ -12,10 +12,17 @@ import (
 	"github.com/conclave-rtc/conclave/common/store"
 )
 
-// roomRecord is the stored form of a room.
+// roomRecord is the stored form of a room. Field order matters: fastRoomRecord reads the
+// encoding of exactly this order.
 type roomRecord struct {
 	Service string          `json:"service"`
+	Path    string          `json:"path,omitempty"`
+	Pool    bool            `json:"pool,omitempty"`
 	Config  json.RawMessage `json:"config"`
+}
+
+func (rec roomRecord) room(id string) store.Room {
+	return store.Room{ID: id, ServiceID: rec.Service, Config: rec.Config, Path: rec.Path, Pool: rec.Pool}
 }
 
 func roomIndexPrefix(serviceID string) []byte { return []byte(serviceID + "/") }
@@ -28,32 +35,69 @@ func encodeRoom(r store.Room) ([]byte, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
 		return nil, fmt.Errorf("room %s: %w", r.ID, ErrInvalidConfig)
 	}
-	rec, err := json.Marshal(roomRecord{Service: r.ServiceID, Config: r.Config})
+	rec, err := json.Marshal(roomRecord{Service: r.ServiceID, Path: r.Path, Pool: r.Pool, Config: r.Config})
 	if err != nil {
 		return nil, fmt.Errorf("room %s: %w: %w", r.ID, ErrInvalidConfig, err)
 	}
 	return rec, nil
 }
 
-// decodeRoomRecord reads the record encodeRoom wrote, {"service":"<id>","config":<object>},
-// without scanning the configuration again (it was validated and compacted when written):
-// room lists read many. Any other form goes through encoding/json.
+// decodeRoomRecord reads the record encodeRoom wrote without scanning the configuration again
+// (it was validated and compacted when written): room lists read many. Any other form goes
+// through encoding/json.
 func decodeRoomRecord(raw []byte) (roomRecord, error) {
-	const head, mid = `{"service":"`, `","config":{`
-	if rest, ok := bytes.CutPrefix(raw, []byte(head)); ok && len(raw) > 0 && raw[len(raw)-1] == '}' {
-		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 && bytes.HasPrefix(rest[i:], []byte(mid)) {
-			cfg := rest[i+len(mid)-1 : len(rest)-1]
-			if len(cfg) >= 2 && cfg[len(cfg)-1] == '}' {
-				return roomRecord{Service: string(rest[:i]), Config: cfg}, nil
-			}
-		}
+	if rec, ok := fastRoomRecord(raw); ok {
+		return rec, nil
 	}
 	var rec roomRecord
 	err := json.Unmarshal(raw, &rec)
 	return rec, err
 }
 
-// CreateRoom inserts r; ErrNotFound if its service does not exist, ErrDuplicate if its id does.
+// fastRoomRecord reads {"service":"<id>"[,"path":"<path>"][,"pool":true],"config":{…}} whose
+// strings have no escapes; ok is false for anything else.
+func fastRoomRecord(raw []byte) (rec roomRecord, ok bool) {
+	rest, ok := bytes.CutPrefix(raw, []byte(`{"service":`))
+	if !ok || raw[len(raw)-1] != '}' {
+		return rec, false
+	}
+	if rec.Service, rest, ok = cutPlainString(rest); !ok {
+		return rec, false
+	}
+	if after, found := bytes.CutPrefix(rest, []byte(`,"path":`)); found {
+		if rec.Path, rest, ok = cutPlainString(after); !ok {
+			return rec, false
+		}
+	}
+	if after, found := bytes.CutPrefix(rest, []byte(`,"pool":true`)); found {
+		rec.Pool, rest = true, after
+	}
+	cfg, ok := bytes.CutPrefix(rest, []byte(`,"config":`))
+	if !ok {
+		return rec, false
+	}
+	cfg = cfg[:len(cfg)-1] // the record's closing brace
+	if len(cfg) < 2 || cfg[0] != '{' || cfg[len(cfg)-1] != '}' {
+		return rec, false
+	}
+	rec.Config = cfg
+	return rec, true
+}
+
+// cutPlainString reads the JSON string at the start of b when it has no escape sequences.
+func cutPlainString(b []byte) (string, []byte, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", nil, false
+	}
+	end := bytes.IndexByte(b[1:], '"')
+	if end < 0 || bytes.IndexByte(b[1:1+end], '\\') >= 0 {
+		return "", nil, false
+	}
+	return string(b[1 : 1+end]), b[2+end:], true
+}
+
+// CreateRoom inserts r; ErrNotFound if its service does not exist, ErrDuplicate if its id
+// does, ErrPathTaken if another room of the service has its path.
 func (s *Store) CreateRoom(ctx context.Context, r store.Room) error {
 	rec, err := encodeRoom(r)
 	if err != nil {
@@ -63,11 +107,10 @@ func (s *Store) CreateRoom(ctx context.Context, r store.Room) error {
 		if tx.Bucket(bucketServices).Get([]byte(r.ServiceID)) == nil {
 			return fmt.Errorf("%w: service %s", store.ErrNotFound, r.ServiceID)
 		}
-		rooms := tx.Bucket(bucketRooms)
-		if rooms.Get([]byte(r.ID)) != nil {
+		if tx.Bucket(bucketRooms).Get([]byte(r.ID)) != nil {
 			return fmt.Errorf("%w: room %s", store.ErrDuplicate, r.ID)
 		}
-		if err := rooms.Put([]byte(r.ID), rec); err != nil {
+		if err := putRoom(tx, nil, r, rec); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketServiceRooms).Put(roomIndexKey(r.ServiceID, r.ID), nil)
@@ -99,9 +142,10 @@ func (s *Store) GetRoomByID(ctx context.Context, roomID string) (store.Room, err
 // ListRooms returns the service's rooms in id order, after skip, at most limit (<= 0: all).
 func (s *Store) ListRooms(ctx context.Context, serviceID string, skip, limit int) ([]store.Room, error) {
 	list := []store.Room{}
-	err := s.VisitRooms(ctx, serviceID, skip, limit, func(id string, config []byte) error {
-		// Copy: config points into the memory map, valid only inside the transaction.
-		list = append(list, store.Room{ID: id, ServiceID: serviceID, Config: append(json.RawMessage(nil), config...)})
+	err := s.VisitRooms(ctx, serviceID, skip, limit, func(r store.Room) error {
+		// Copy: the config points into the memory map, valid only inside the transaction.
+		r.Config = append(json.RawMessage(nil), r.Config...)
+		list = append(list, r)
 		return nil
 	})
 	if err != nil {
@@ -111,7 +155,7 @@ func (s *Store) ListRooms(ctx context.Context, serviceID string, skip, limit int
 }
 
 // VisitRooms implements store.RoomVisitor: fn sees each room's stored configuration in place.
-func (s *Store) VisitRooms(ctx context.Context, serviceID string, skip, limit int, fn func(id string, config []byte) error) error {
+func (s *Store) VisitRooms(ctx context.Context, serviceID string, skip, limit int, fn func(r store.Room) error) error {
 	return s.view(ctx, func(tx *bolt.Tx) error {
 		prefix := roomIndexPrefix(serviceID)
 		rooms := tx.Bucket(bucketRooms)
@@ -137,7 +181,7 @@ func (s *Store) VisitRooms(ctx context.Context, serviceID string, skip, limit in
 			if rec.Service != serviceID {
 				return corrupt("room index", k, fmt.Errorf("room of service %s", rec.Service))
 			}
-			if err := fn(string(id), rec.Config); err != nil {
+			if err := fn(rec.room(string(id))); err != nil {
 				return err
 			}
 			n++
@@ -146,27 +190,29 @@ func (s *Store) VisitRooms(ctx context.Context, serviceID string, skip, limit in
 	})
 }
 
-// UpdateRoom replaces the config of the service's existing room.
+// UpdateRoom replaces the config, path and pool flag of the service's existing room.
 func (s *Store) UpdateRoom(ctx context.Context, r store.Room) error {
 	rec, err := encodeRoom(r)
 	if err != nil {
 		return err
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
-		if _, err := getRoom(tx, r.ServiceID, r.ID); err != nil {
+		old, err := getRoom(tx, r.ServiceID, r.ID)
+		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketRooms).Put([]byte(r.ID), rec)
+		return putRoom(tx, &old, r, rec)
 	})
 }
 
-// DeleteRoom removes the service's room.
+// DeleteRoom removes the service's room, freeing its path.
 func (s *Store) DeleteRoom(ctx context.Context, serviceID, roomID string) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {
-		if _, err := getRoom(tx, serviceID, roomID); err != nil {
+		r, err := getRoom(tx, serviceID, roomID)
+		if err != nil {
 			return err
 		}
-		return deleteRoom(tx, serviceID, roomID)
+		return deleteRoom(tx, r)
 	})
 }
 
@@ -184,13 +230,17 @@ func getRoom(tx *bolt.Tx, serviceID, roomID string) (store.Room, error) {
 		return store.Room{}, fmt.Errorf("%w: room %s in service %s", store.ErrNotFound, roomID, serviceID)
 	}
 	// Copy: raw points into the memory map, valid only inside the transaction.
-	cfg := append(json.RawMessage(nil), rec.Config...)
-	return store.Room{ID: roomID, ServiceID: rec.Service, Config: cfg}, nil
+	rec.Config = append(json.RawMessage(nil), rec.Config...)
+	return rec.room(roomID), nil
 }
 
-func deleteRoom(tx *bolt.Tx, serviceID, roomID string) error {
-	if err := tx.Bucket(bucketRooms).Delete([]byte(roomID)); err != nil {
+// deleteRoom removes a room with its index entries.
+func deleteRoom(tx *bolt.Tx, r store.Room) error {
+	if err := tx.Bucket(bucketRooms).Delete([]byte(r.ID)); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketServiceRooms).Delete(roomIndexKey(serviceID, roomID))
+	if err := tx.Bucket(bucketServiceRooms).Delete(roomIndexKey(r.ServiceID, r.ID)); err != nil {
+		return err
+	}
+	return indexRoom(tx, &r, store.Room{ID: r.ID, ServiceID: r.ServiceID})
 }

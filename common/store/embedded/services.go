@@ -89,7 +89,11 @@ func (s *Store) DeleteService(ctx context.Context, id string) error {
 			return corrupt("service", []byte(id), err)
 		}
 		for _, roomID := range roomIDs(tx, id) {
-			if err := deleteRoom(tx, id, roomID); err != nil {
+			r, err := getRoom(tx, id, roomID)
+			if err != nil {
+				return err
+			}
+			if err := deleteRoom(tx, r); err != nil {
 				return err
 			}
 		}

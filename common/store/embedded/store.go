@@ -7,8 +7,8 @@
 //
 // Layout (one bucket each): services (id → record), serviceNames (name → id, for uniqueness),
 // rooms (id → record), serviceRooms (serviceID/roomID → nothing, for per-service listing in id
-// order), tokens (id → record), keys (name → sealed key), leases (name → record). Records are
-// JSON. Times are kept to the millisecond, as in the MongoDB implementation.
+// order), roomPaths and poolRooms (room paths and the claimable rooms, see paths.go), tokens
+// (id → record), keys (name → sealed key), leases (name → record). Records are JSON. Times are kept to the millisecond, as in the MongoDB implementation.
 package embedded
 
 import (
@@ -37,13 +37,15 @@ var (
 	bucketServiceNames = []byte("serviceNames")
 	bucketRooms        = []byte("rooms")
 	bucketServiceRooms = []byte("serviceRooms")
+	bucketRoomPaths    = []byte("roomPaths")
+	bucketPoolRooms    = []byte("poolRooms")
 	bucketTokens       = []byte("tokens")
 	bucketKeys         = []byte("keys")
 	bucketLeases       = []byte("leases")
 )
 
 var allBuckets = [][]byte{bucketServices, bucketServiceNames, bucketRooms, bucketServiceRooms,
-	bucketTokens, bucketKeys, bucketLeases}
+	bucketRoomPaths, bucketPoolRooms, bucketTokens, bucketKeys, bucketLeases}
 
 // ErrLocked is returned by Open when another process has the database open.
 var ErrLocked = errors.New("embedded store: data directory in use")
@@ -125,7 +127,7 @@ func classify(err error) error {
 		return nil
 	}
 	for _, known := range []error{store.ErrNotFound, store.ErrDuplicate, store.ErrLeaseHeld,
-		store.ErrUnavailable, ErrInvalidConfig} {
+		store.ErrPathTaken, store.ErrUnavailable, ErrInvalidConfig} {
 		if errors.Is(err, known) {
 			return err
 		}

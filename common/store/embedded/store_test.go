@@ -96,7 +96,7 @@ func TestEmbeddedDurableAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := store.Service{ID: ids.ObjectID(), Name: "durable", Key: "k1"}
-	room := store.Room{ID: ids.ObjectID(), ServiceID: svc.ID, Config: []byte(`{"name":"r"}`)}
+	room := store.Room{ID: ids.ObjectID(), ServiceID: svc.ID, Config: []byte(`{"name":"r"}`), Path: "kept/path"}
 	tok := store.Token{ID: ids.ObjectID(), RoomID: room.ID, Created: time.Now()}
 	for _, err := range []error{s.CreateService(ctx, svc), s.CreateRoom(ctx, room), s.CreateToken(ctx, tok)} {
 		if err != nil {
@@ -118,6 +118,9 @@ func TestEmbeddedDurableAcrossReopen(t *testing.T) {
 	}
 	if _, err := s.GetRoom(ctx, svc.ID, room.ID); err != nil {
 		t.Fatalf("room after reopen: %v", err)
+	}
+	if r, err := s.GetRoomByPath(ctx, svc.ID, room.Path); err != nil || r.ID != room.ID {
+		t.Fatalf("room by path after reopen = %+v, %v", r, err)
 	}
 	if _, err := s.ConsumeToken(ctx, tok.ID); err != nil {
 		t.Fatalf("token after reopen: %v", err)
@@ -176,18 +179,33 @@ func TestEmbeddedOpenRequiresBox(t *testing.T) {
 	}
 }
 
-// TestEmbeddedRoomRecordFastPath: the record decoder's fast path and encoding/json agree.
+// TestEmbeddedRoomRecordFastPath: the record decoder's fast path reads what encodeRoom writes,
+// with or without path and pool flag, and agrees with encoding/json.
 func TestEmbeddedRoomRecordFastPath(t *testing.T) {
-	for _, cfg := range []string{`{}`, `{"name":"a\"}b","x":{"y":[1,2]}}`, `{"name":"é\\u0000"}`} {
-		raw, err := encodeRoom(store.Room{ID: ids.ObjectID(), ServiceID: ids.ObjectID(), Config: []byte(cfg)})
+	rooms := []store.Room{
+		{Config: []byte(`{}`)},
+		{Config: []byte(`{"name":"a\"}b","x":{"y":[1,2]}}`), Path: "team/standup"},
+		{Config: []byte(`{"name":"é\\u0000"}`), Pool: true},
+		{Config: []byte(`{"path":"in the config","pool":false}`), Path: "a", Pool: true},
+	}
+	for _, r := range rooms {
+		r.ID, r.ServiceID = ids.ObjectID(), ids.ObjectID()
+		raw, err := encodeRoom(r)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, ok := fastRoomRecord(raw); !ok {
+			t.Errorf("%s: not read by the fast path", raw)
+		}
 		fast, err := decodeRoomRecord(raw)
 		var slow roomRecord
-		if err2 := json.Unmarshal(raw, &slow); err != nil || err2 != nil || fast.Service != slow.Service || string(fast.Config) != string(slow.Config) {
-			t.Fatalf("%s: fast %+v %v, slow %+v %v", cfg, fast, err, slow, err2)
+		if err2 := json.Unmarshal(raw, &slow); err != nil || err2 != nil || fast.Service != slow.Service ||
+			string(fast.Config) != string(slow.Config) || fast.Path != r.Path || fast.Pool != r.Pool || slow.Path != r.Path || slow.Pool != r.Pool {
+			t.Fatalf("%s: fast %+v %v, slow %+v %v", raw, fast, err, slow, err2)
 		}
+	}
+	if _, ok := fastRoomRecord([]byte(`{"service":"x","path":"a\"b","config":{}}`)); ok {
+		t.Fatal("fast path read an escaped path")
 	}
 	if _, err := decodeRoomRecord([]byte(`{"service":"x","config":`)); err == nil {
 		t.Fatal("truncated record accepted")

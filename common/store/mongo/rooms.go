@@ -20,17 +20,25 @@ type roomDoc struct {
 	// conversion: ~57 µs and 800 allocations per room); Config holds the same as a BSON
 	// document for people and queries. Rooms written before the field existed lack it.
 	JSON string `bson:"json,omitempty"`
+	// Path and PathKey (service/path, under a unique index) are absent when the room has no
+	// path; see paths.go.
+	Path    string `bson:"path,omitempty"`
+	PathKey string `bson:"pathKey,omitempty"`
+	Pool    bool   `bson:"pool,omitempty"`
 }
 
 func (d roomDoc) room() (store.Room, error) {
+	r := store.Room{ID: d.ID, ServiceID: d.Service, Path: d.Path, Pool: d.Pool}
 	if d.JSON != "" {
-		return store.Room{ID: d.ID, ServiceID: d.Service, Config: json.RawMessage(d.JSON)}, nil
+		r.Config = json.RawMessage(d.JSON)
+		return r, nil
 	}
 	cfg, err := configFromBSON(d.Config)
 	if err != nil {
 		return store.Room{}, fmt.Errorf("%w: room %s: %w", store.ErrUnavailable, d.ID, err)
 	}
-	return store.Room{ID: d.ID, ServiceID: d.Service, Config: cfg}, nil
+	r.Config = cfg
+	return r, nil
 }
 
 // withoutConfig reads a room without its BSON copy of the config; a document without the
@@ -38,8 +46,9 @@ func (d roomDoc) room() (store.Room, error) {
 var withoutConfig = bson.D{{Key: "config", Value: 0}}
 
 // CreateRoom inserts r; ErrNotFound if its service does not exist, ErrDuplicate if its id
-// does. The service is checked again after the insert: if a concurrent DeleteService removed
-// it meanwhile, the new room is removed too, so no room outlives its service.
+// does, ErrPathTaken if another room of the service has its path. The service is checked
+// again after the insert: if a concurrent DeleteService removed it meanwhile, the new room is
+// removed too, so no room outlives its service. A claimable room then joins the pool.
 func (s *Store) CreateRoom(ctx context.Context, r store.Room) error {
 	ctx, cancel, err := begin(ctx)
 	defer cancel()
@@ -55,14 +64,21 @@ func (s *Store) CreateRoom(ctx context.Context, r store.Room) error {
 	}
 	doc := bson.D{{Key: "_id", Value: r.ID}, {Key: "service", Value: r.ServiceID}, {Key: "config", Value: cfg},
 		{Key: "json", Value: compactJSON(r.Config)}}
+	doc = append(doc, pathFields(r)...)
+	if r.Pool {
+		doc = append(doc, bson.E{Key: "pool", Value: true})
+	}
 	if _, err := s.rooms.InsertOne(ctx, doc); err != nil {
-		return s.fail(ctx, "insert room "+r.ID, err)
+		return s.pathError(ctx, r, "insert room "+r.ID, err)
 	}
 	if err := s.serviceExists(ctx, r.ServiceID); err != nil {
 		if _, derr := s.rooms.DeleteOne(ctx, bson.D{{Key: "_id", Value: r.ID}}); derr != nil {
 			return fmt.Errorf("%w (and removing the orphan room failed: %w)", err, s.fail(ctx, "delete room", derr))
 		}
 		return err
+	}
+	if claimable(r) {
+		return s.returnToPool(ctx, r.ServiceID, r.ID)
 	}
 	return nil
 }
@@ -143,7 +159,9 @@ func (s *Store) ListRooms(ctx context.Context, serviceID string, skip, limit int
 	return list, nil
 }
 
-// UpdateRoom replaces the config of the service's existing room (never inserts).
+// UpdateRoom replaces the config, path and pool flag of the service's existing room (never
+// inserts). A room that stops being claimable leaves the pool first, so no claim can take it
+// while it changes; if the update then fails, it goes back.
 func (s *Store) UpdateRoom(ctx context.Context, r store.Room) error {
 	ctx, cancel, err := begin(ctx)
 	defer cancel()
@@ -154,14 +172,31 @@ func (s *Store) UpdateRoom(ctx context.Context, r store.Room) error {
 	if err != nil {
 		return fmt.Errorf("room %s: %w", r.ID, err)
 	}
+	left := false
+	if !claimable(r) {
+		if left, err = s.leavePool(ctx, r.ServiceID, r.ID); err != nil {
+			return err
+		}
+	}
 	filter := bson.D{{Key: "_id", Value: r.ID}, {Key: "service", Value: r.ServiceID}}
-	set := bson.D{{Key: "config", Value: cfg}, {Key: "json", Value: compactJSON(r.Config)}}
-	res, err := s.rooms.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}})
+	set := bson.D{{Key: "config", Value: cfg}, {Key: "json", Value: compactJSON(r.Config)}, {Key: "pool", Value: r.Pool}}
+	set = append(set, pathFields(r)...)
+	update := bson.D{{Key: "$set", Value: set}}
+	if r.Path == "" {
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "path", Value: ""}, {Key: "pathKey", Value: ""}}})
+	}
+	res, err := s.rooms.UpdateOne(ctx, filter, update)
 	if err != nil {
-		return s.fail(ctx, "update room "+r.ID, err)
+		if left {
+			_ = s.returnToPool(ctx, r.ServiceID, r.ID) // best effort; ReleaseRoom also restores it
+		}
+		return s.pathError(ctx, r, "update room "+r.ID, err)
 	}
 	if res.MatchedCount == 0 {
 		return fmt.Errorf("%w: room %s in service %s", store.ErrNotFound, r.ID, r.ServiceID)
+	}
+	if claimable(r) {
+		return s.returnToPool(ctx, r.ServiceID, r.ID)
 	}
 	return nil
 }
@@ -180,5 +215,7 @@ func (s *Store) DeleteRoom(ctx context.Context, serviceID, roomID string) error 
 	if res.DeletedCount == 0 {
 		return fmt.Errorf("%w: room %s in service %s", store.ErrNotFound, roomID, serviceID)
 	}
+	// Best effort: a pool entry left behind is dropped by the claim that finds its room gone.
+	_, _ = s.leavePool(ctx, serviceID, roomID)
 	return nil
 }

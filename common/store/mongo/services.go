@@ -120,6 +120,9 @@ func (s *Store) DeleteService(ctx context.Context, id string) error {
 	if _, err := s.rooms.DeleteMany(ctx, byService); err != nil {
 		return s.fail(ctx, "delete rooms of service "+id, err)
 	}
+	if _, err := s.pool.DeleteMany(ctx, byService); err != nil {
+		return s.fail(ctx, "delete room pool of service "+id, err)
+	}
 	return nil
 }
 

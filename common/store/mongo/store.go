@@ -5,12 +5,14 @@
 // of findAndModify or conditional updates: FerretDB v1 runs those as a query followed by a
 // write by _id, so two racing clients can both "win". Every race this package must settle is
 // therefore settled by what both servers do atomically: an insert against the unique _id (or
-// a unique index), and a delete by _id that reports how many documents it removed. See
-// ConsumeToken, TokenKey and AcquireLease.
+// a unique index), a write refused by a unique index, and a delete by _id that reports how
+// many documents it removed. See ConsumeToken, TokenKey, AcquireLease and ClaimRoom.
 //
 // Collections: services {_id, name (unique), key (sealed), encrypted}, rooms {_id, service,
-// config (a BSON subdocument)}, tokens, keys {_id, key (sealed), encrypted} and leases (one
-// document per lease generation). Times are BSON dates, so they are kept to the millisecond.
+// config (a BSON subdocument), json, path, pathKey (unique), pool}, roomPool {_id (a room id),
+// service} (the claimable rooms, paths.go), tokens, keys {_id, key (sealed), encrypted} and
+// leases (one document per lease generation). Times are BSON dates, so they are kept to the
+// millisecond.
 package mongo
 
 import (
@@ -43,6 +45,7 @@ const (
 const (
 	collServices = "services"
 	collRooms    = "rooms"
+	collPool     = "roomPool"
 	collTokens   = "tokens"
 	collKeys     = "keys"
 	collLeases   = "leases"
@@ -51,10 +54,10 @@ const (
 
 // Store is the MongoDB store.Store. It is safe for concurrent use.
 type Store struct {
-	client                                        *mdb.Client
-	db                                            *mdb.Database
-	services, rooms, tokens, keys, leases, nonces *mdb.Collection
-	box                                           *secret.Box
+	client                                              *mdb.Client
+	db                                                  *mdb.Database
+	services, rooms, pool, tokens, keys, leases, nonces *mdb.Collection
+	box                                                 *secret.Box
 }
 
 var _ store.Store = (*Store)(nil)
@@ -92,29 +95,40 @@ func newStore(client *mdb.Client, database string, box *secret.Box) *Store {
 	db := client.Database(database)
 	return &Store{
 		client: client, db: db, box: box,
-		services: db.Collection(collServices), rooms: db.Collection(collRooms),
+		services: db.Collection(collServices), rooms: db.Collection(collRooms), pool: db.Collection(collPool),
 		tokens: db.Collection(collTokens), keys: db.Collection(collKeys), leases: db.Collection(collLeases),
 		nonces: db.Collection(collNonces),
 	}
 }
 
-// ensureIndexes creates the unique service-name index, which the duplicate check depends on,
-// and the lookup indexes, which only speed queries up. A failure of a lookup index (an
-// option the server does not implement, an existing index with other options) is ignored:
-// FerretDB v1 scans anyway.
+// ensureIndexes creates the unique indexes that duplicate checks depend on (service names;
+// room paths, as "<service>/<path>", sparse because rooms without a path lack the field) and
+// the lookup indexes, which only speed queries up. A failure of a lookup index (an option the
+// server does not implement, an existing index with other options) is ignored: FerretDB v1
+// scans anyway.
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	ctx, cancel := opContext(ctx)
 	defer cancel()
-	unique := mdb.IndexModel{Keys: bson.D{{Key: "name", Value: 1}},
-		Options: options.Index().SetName("name_unique").SetUnique(true)}
-	if _, err := s.services.Indexes().CreateOne(ctx, unique); err != nil {
-		return s.fail(ctx, "create services.name index", err)
+	uniques := []struct {
+		coll  *mdb.Collection
+		field string
+		opts  *options.IndexOptions
+	}{
+		{s.services, "name", options.Index().SetName("name_unique").SetUnique(true)},
+		{s.rooms, "pathKey", options.Index().SetName("pathKey_unique").SetUnique(true).SetSparse(true)},
+	}
+	for _, u := range uniques {
+		model := mdb.IndexModel{Keys: bson.D{{Key: u.field, Value: 1}}, Options: u.opts}
+		if _, err := u.coll.Indexes().CreateOne(ctx, model); err != nil {
+			return s.fail(ctx, "create "+u.coll.Name()+"."+u.field+" index", err)
+		}
 	}
 	helpers := []struct {
 		coll *mdb.Collection
 		keys bson.D
 	}{
 		{s.rooms, bson.D{{Key: "service", Value: 1}, {Key: "_id", Value: 1}}},
+		{s.pool, bson.D{{Key: "service", Value: 1}, {Key: "_id", Value: 1}}},
 		{s.tokens, bson.D{{Key: "created", Value: 1}}},
 		{s.leases, bson.D{{Key: "name", Value: 1}, {Key: "gen", Value: -1}}},
 		{s.nonces, bson.D{{Key: "expires", Value: 1}}},

@@ -148,8 +148,8 @@ func testRoomListPagination(t *testing.T, s store.Store) {
 		}
 		if v, ok := s.(store.RoomVisitor); ok { // the same rooms, seen in place
 			var seen []string
-			err := v.VisitRooms(ctx(t), svc.ID, tc.skip, tc.limit, func(id string, config []byte) error {
-				seen = append(seen, id+" "+string(config))
+			err := v.VisitRooms(ctx(t), svc.ID, tc.skip, tc.limit, func(r store.Room) error {
+				seen = append(seen, r.ID+" "+string(r.Config))
 				return nil
 			})
 			wantErr(t, "VisitRooms", err, nil)
@@ -199,6 +199,9 @@ func assertRoom(t testing.TB, got, want store.Room) {
 	t.Helper()
 	if got.ID != want.ID || got.ServiceID != want.ServiceID {
 		t.Fatalf("room = %s/%s, want %s/%s", got.ServiceID, got.ID, want.ServiceID, want.ID)
+	}
+	if got.Path != want.Path || got.Pool != want.Pool {
+		t.Fatalf("room %s path %q pool %v, want path %q pool %v", got.ID, got.Path, got.Pool, want.Path, want.Pool)
 	}
 	if !reflect.DeepEqual(normJSON(t, got.Config), normJSON(t, want.Config)) {
 		t.Fatalf("room %s config = %s, want %s", got.ID, got.Config, want.Config)

@@ -28,6 +28,8 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Services", serviceTests},
 		{"Rooms", roomTests},
+		{"RoomPaths", pathTests},
+		{"RoomPool", poolTests},
 		{"Tokens", tokenTests},
 		{"TokenKey", keyTests},
 		{"Leases", leaseTests},

@@ -92,12 +92,14 @@ func (a *API) Register(r gin.IRouter, authMW gin.HandlerFunc) {
 func (a *API) registerRooms(g *gin.RouterGroup) {
 	g.POST("", a.createRoom)
 	g.GET("", a.listRooms)
+	g.POST("/claim", a.claimRoom)
 	one := g.Group("/:room", a.loadRoom)
 	one.GET("", a.getRoom)
 	one.PUT("", a.updateRoom)
 	one.PATCH("", a.updateRoom)
 	one.DELETE("", a.deleteRoom)
 	one.POST("/tokens", a.createToken)
+	one.POST("/release", a.releaseRoom)
 	for _, k := range liveKinds() {
 		a.registerLive(one, k)
 	}

@@ -62,15 +62,29 @@ func (a *API) room(ctx context.Context, serviceID, roomID string) (room.Room, er
 	if err != nil {
 		return room.Room{}, err
 	}
-	r, err := room.Parse(rec.Config)
+	r, err := fromRecord(rec)
 	if err != nil {
-		return room.Room{}, fmt.Errorf("stored room %s: %w", roomID, err)
+		return room.Room{}, err
 	}
-	r.ID = rec.ID
 	if a.rooms != nil {
 		_ = a.rooms.Set(key, r)
 	}
 	return r, nil
+}
+
+// fromRecord parses a stored room.
+func fromRecord(rec store.Room) (room.Room, error) {
+	r, err := room.Parse(rec.Config)
+	if err != nil {
+		return room.Room{}, fmt.Errorf("stored room %s: %w", rec.ID, err)
+	}
+	r.ID, r.Path, r.Pool = rec.ID, rec.Path, rec.Pool
+	return r, nil
+}
+
+// toRecord is the store record of a room of the service.
+func toRecord(serviceID string, r room.Room) store.Room {
+	return store.Room{ID: r.ID, ServiceID: serviceID, Config: r.Config(), Path: r.Path, Pool: r.Pool}
 }
 
 func (a *API) forgetRoom(serviceID, roomID string) {
@@ -90,9 +104,9 @@ func (a *API) createRoom(c *gin.Context) {
 		return
 	}
 	r.ID = ids.ObjectID()
-	rec := store.Room{ID: r.ID, ServiceID: auth.FromContext(c).Service.ID, Config: r.Config()}
+	rec := toRecord(auth.FromContext(c).Service.ID, r)
 	if err := a.deps.Store.CreateRoom(c.Request.Context(), rec); err != nil {
-		a.fail(c, storeNotFound(err, errs.ServiceNotFound()), "create room")
+		a.fail(c, storeNotFound(pathTaken(err), errs.ServiceNotFound()), "create room")
 		return
 	}
 	respond.JSON(c, r)
@@ -106,7 +120,12 @@ func storeNotFound(err error, nf *errs.Error) error {
 	return err
 }
 
+// listRooms lists the service's rooms, or with ?path= answers the room with that path.
 func (a *API) listRooms(c *gin.Context) {
+	if path, ok := c.GetQuery("path"); ok {
+		a.roomByPath(c, path)
+		return
+	}
 	skip, limit, err := validate.Page(c.Query("page"), c.Query("per_page"))
 	if err != nil {
 		respond.Error(c, err)
@@ -120,16 +139,16 @@ func (a *API) listRooms(c *gin.Context) {
 	defer putListBuffer(buf)
 	out := append((*buf)[:0], '[')
 	first := true
-	add := func(id string, config []byte) error {
-		if !ids.IsObjectID(id) {
-			return fmt.Errorf("stored room id %q", id)
+	add := func(r store.Room) error {
+		if !ids.IsObjectID(r.ID) {
+			return fmt.Errorf("stored room id %q", r.ID)
 		}
 		if !first {
 			out = append(out, ',')
 		}
 		first = false
 		var err error
-		out, err = room.AppendREST(out, id, config)
+		out, err = room.AppendREST(out, room.Ref{ID: r.ID, Path: r.Path, Pool: r.Pool}, r.Config)
 		return err
 	}
 	service := auth.FromContext(c).Service.ID
@@ -139,7 +158,7 @@ func (a *API) listRooms(c *gin.Context) {
 		var recs []store.Room
 		if recs, err = a.deps.Store.ListRooms(c.Request.Context(), service, skip, limit); err == nil {
 			for _, rec := range recs {
-				if err = add(rec.ID, rec.Config); err != nil {
+				if err = add(rec); err != nil {
 					break
 				}
 			}
@@ -174,17 +193,24 @@ func (a *API) updateRoom(c *gin.Context) {
 	if !ok {
 		return
 	}
-	cur := currentRoom(c)
+	serviceID := auth.FromContext(c).Service.ID
+	// The update starts from the stored room, not a cached copy: a claim or release made
+	// through another instance within the cache's TTL changed the path, which an update that
+	// does not name it must keep.
+	a.forgetRoom(serviceID, currentRoom(c).ID)
+	cur, err := a.room(c.Request.Context(), serviceID, currentRoom(c).ID)
+	if err != nil {
+		a.fail(c, err, "update room")
+		return
+	}
 	r, err := room.ParseUpdate(cur, data)
 	if err != nil {
 		respond.Error(c, err)
 		return
 	}
-	serviceID := auth.FromContext(c).Service.ID
 	a.forgetRoom(serviceID, cur.ID)
-	rec := store.Room{ID: cur.ID, ServiceID: serviceID, Config: r.Config()}
-	if err := a.deps.Store.UpdateRoom(c.Request.Context(), rec); err != nil {
-		a.fail(c, storeNotFound(err, errs.RoomNotFound()), "update room")
+	if err := a.deps.Store.UpdateRoom(c.Request.Context(), toRecord(serviceID, r)); err != nil {
+		a.fail(c, storeNotFound(pathTaken(err), errs.RoomNotFound()), "update room")
 		return
 	}
 	a.forgetRoom(serviceID, cur.ID)

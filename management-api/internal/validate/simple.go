@@ -58,6 +58,24 @@ func Token(data []byte) (TokenRequest, error) {
 	return t, nil
 }
 
+// Claim validates the body of a room claim (POST /v1/rooms/claim, a Conclave extension):
+// {"path": string}, a room path (room.CheckPath). It returns the path.
+func Claim(data []byte) (string, error) {
+	var in struct {
+		Path *string `json:"path"`
+	}
+	if err := strict(data, &in, ""); err != nil {
+		return "", err
+	}
+	if in.Path == nil {
+		return "", required("path")
+	}
+	if err := room.CheckPath("path", *in.Path); err != nil {
+		return "", err
+	}
+	return *in.Path, nil
+}
+
 // ServiceRequest is a validated POST /services body.
 type ServiceRequest struct {
 	Name string

@@ -190,6 +190,27 @@ func TestValidateSimple(t *testing.T) {
 	}
 }
 
+func TestValidateClaim(t *testing.T) {
+	if p, err := Claim([]byte(`{"path":"team/standup"}`)); err != nil || p != "team/standup" {
+		t.Fatalf("Claim = %q, %v", p, err)
+	}
+	bad := []struct{ body, field string }{
+		{`{}`, "Missing path"},
+		{`{"path":null}`, "Missing path"},
+		{`{"path":""}`, "path must not be empty"},
+		{`{"path":"Team"}`, "path may only contain"},
+		{`{"path":"a/"}`, "path must not start or end"},
+		{`{"path":1}`, "Invalid path"},
+		{`{"path":"a","pool":true}`, "Unknown field"},
+		{`{"path":"a"} {}`, "Failed to parse"},
+		{``, "Failed to parse"},
+	}
+	for _, b := range bad {
+		_, err := Claim([]byte(b.body))
+		wantBadRequest(t, err, b.field)
+	}
+}
+
 // FuzzValidators feeds arbitrary bodies to every validator: none may panic, and every
 // failure must be a 400/1301.
 func FuzzValidators(f *testing.F) {
@@ -203,6 +224,7 @@ func FuzzValidators(f *testing.F) {
 	f.Add(uint8(7), []byte(`[{"op":"replace","path":"/media/video/parameters/resolution","value":{"width":1,"height":1}}]`))
 	f.Add(uint8(8), []byte(`{"user":"u","role":"r","preference":{"isp":"i","region":"r"}}`))
 	f.Add(uint8(9), []byte(`{"name":"n","key":"k"}`))
+	f.Add(uint8(10), []byte(`{"path":"team/standup"}`))
 	parsers := []func([]byte) error{
 		func(b []byte) error { _, err := StreamingOut(b); return err },
 		func(b []byte) error { _, err := StreamingIn(b); return err },
@@ -214,6 +236,7 @@ func FuzzValidators(f *testing.F) {
 		func(b []byte) error { _, err := SubscriptionOps(b, "/media"); return err },
 		func(b []byte) error { _, err := Token(b); return err },
 		func(b []byte) error { _, err := Service(b); return err },
+		func(b []byte) error { _, err := Claim(b); return err },
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		err := parsers[int(which)%len(parsers)](body)

@@ -1,6 +1,8 @@
 // Demo conference page: lobby → POST /dev/join → join, publish camera+mic, subscribe to
 // everyone else, video grid, mute buttons, chat and participant list. A page opened with
 // #token=<token> joins with that token instead (how an application would hand one over).
+// The page is also served at /r/<room path>: the lobby then names that room, and after a
+// dev-token join the address bar shows the room's /r/ link.
 // window.conclaveDemo exposes the live objects (the browser tests read it).
 
 import { ConferenceClient, isMuted, inboundStats } from './lib/conclave.js';
@@ -40,11 +42,11 @@ function showError(where, message) {
   el.classList.toggle('hidden', !message);
 }
 
-/** Asks the dev-only endpoint for a token; explains how to enable it when it is off. */
+/** Asks the dev-only endpoint for {token, path}; explains how to enable it when it is off. */
 async function devToken(room, user) {
   let resp;
   try {
-    resp = await fetch('dev/join', {
+    resp = await fetch('/dev/join', {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ room, user }),
     });
   } catch (e) {
@@ -55,7 +57,17 @@ async function devToken(room, user) {
     throw new Error(body.error || 'This server does not hand out demo tokens. Start the all-in-one binary with CONCLAVE_DEV_TOKENS=1 (development only), or open this page with #token=<token> minted by your application server.');
   }
   if (!resp.ok || !body.token) throw new Error(body.error || `token request failed (${resp.status})`);
-  return body.token;
+  return body;
+}
+
+/** The room a /r/<room path> address names, or ''. */
+function roomFromLink() {
+  if (!location.pathname.startsWith('/r/')) return '';
+  try {
+    return decodeURIComponent(location.pathname.slice('/r/'.length));
+  } catch (e) {
+    return '';
+  }
 }
 
 /** Camera and microphone, falling back to one of them, or none (then the user only watches). */
@@ -307,13 +319,17 @@ function endCall(phase, message) {
 
 function init() {
   setPhase('lobby');
+  const linked = roomFromLink();
+  if (linked) $('room').value = linked;
   $('join-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const room = $('room').value.trim();
     const user = $('name').value.trim();
     setPhase('joining');
     try {
-      await join(await devToken(room, user), room);
+      const dev = await devToken(room, user);
+      if (dev.path) history.replaceState(null, '', `/r/${dev.path}${location.search}`);
+      await join(dev.token, room);
     } catch (err) {
       setPhase('lobby');
       showError('lobby-error', err.message);
