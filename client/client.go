@@ -59,7 +59,9 @@ type Events struct {
 	Participant func(protocol.ParticipantEvent)
 	Stream      func(protocol.StreamEvent)
 	Text        func(protocol.TextEvent)
-	Drop        func()
+	// Chat receives the Conclave `chat` events (docs/chat.md).
+	Chat func(protocol.ChatEvent)
+	Drop func()
 }
 
 // JoinInfo is the login result.
@@ -71,17 +73,21 @@ type JoinInfo struct {
 	Room               protocol.RoomInfo
 	ReconnectionTicket string             // empty when the server grants none
 	ICEServers         []webrtc.ICEServer // handed out by the portal (empty when none)
+	// Chat is the recent chat history the participant may see, oldest first (the login
+	// answer's Conclave chat extension; empty when the server has none).
+	Chat []protocol.ChatMessage
 }
 
 // loginResult is the wire shape of login's ack data.
 type loginResult struct {
-	ID                 string              `json:"id"`
-	User               string              `json:"user"`
-	Role               string              `json:"role"`
-	Permission         protocol.Permission `json:"permission"`
-	Room               protocol.RoomInfo   `json:"room"`
-	ReconnectionTicket string              `json:"reconnectionTicket"`
-	ICEServers         []iceServer         `json:"iceServers"`
+	ID                 string                `json:"id"`
+	User               string                `json:"user"`
+	Role               string                `json:"role"`
+	Permission         protocol.Permission   `json:"permission"`
+	Room               protocol.RoomInfo     `json:"room"`
+	ReconnectionTicket string                `json:"reconnectionTicket"`
+	ICEServers         []iceServer           `json:"iceServers"`
+	Chat               *protocol.ChatHistory `json:"chat"`
 }
 
 // iceServer is one entry of the login answer's iceServers.
@@ -189,8 +195,12 @@ func (c *Client) login(ctx context.Context, token string) (*JoinInfo, error) {
 		c.participants[p.ID] = p
 	}
 	c.mu.Unlock()
-	return &JoinInfo{ID: res.ID, User: res.User, Role: res.Role, Permission: res.Permission,
-		Room: res.Room, ReconnectionTicket: res.ReconnectionTicket, ICEServers: ice}, nil
+	info := &JoinInfo{ID: res.ID, User: res.User, Role: res.Role, Permission: res.Permission,
+		Room: res.Room, ReconnectionTicket: res.ReconnectionTicket, ICEServers: ice}
+	if res.Chat != nil {
+		info.Chat = res.Chat.Messages
+	}
+	return info, nil
 }
 
 // request emits a signaling request and interprets its ('ok', data) / ('error', msg) ack.

@@ -17,6 +17,7 @@ type handlers struct {
 	participant []func(protocol.ParticipantEvent)
 	stream      []func(protocol.StreamEvent)
 	text        []func(protocol.TextEvent)
+	chat        []func(protocol.ChatEvent)
 	drop        []func()
 }
 
@@ -32,6 +33,9 @@ func (h *handlers) add(e Events) {
 	if e.Text != nil {
 		h.text = append(h.text, e.Text)
 	}
+	if e.Chat != nil {
+		h.chat = append(h.chat, e.Chat)
+	}
 	if e.Drop != nil {
 		h.drop = append(h.drop, e.Drop)
 	}
@@ -42,7 +46,7 @@ func (h *handlers) snapshot() handlers {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return handlers{participant: slices.Clone(h.participant), stream: slices.Clone(h.stream),
-		text: slices.Clone(h.text), drop: slices.Clone(h.drop)}
+		text: slices.Clone(h.text), chat: slices.Clone(h.chat), drop: slices.Clone(h.drop)}
 }
 
 // OnParticipant registers a callback for participant join/leave events. Join's Data is a
@@ -106,6 +110,7 @@ func (c *Client) install(conn *sio.Conn) {
 	conn.On(protocol.EventStream, func(args []json.RawMessage) { c.onStream(first(args)) })
 	conn.On(protocol.EventParticipant, func(args []json.RawMessage) { c.onParticipant(first(args)) })
 	conn.On(protocol.EventText, func(args []json.RawMessage) { c.onText(first(args)) })
+	conn.On(protocol.EventChat, func(args []json.RawMessage) { c.onChat(first(args)) })
 	conn.On(protocol.EventDrop, func([]json.RawMessage) { c.onDrop() })
 }
 

@@ -112,7 +112,8 @@ func (fp *fakePortal) onConnect(s *siotest.Socket) {
 	fp.sock = s
 	fp.mu.Unlock()
 	for _, ev := range []string{"login", "publish", "subscribe", "soac", "stream-control", "subscription-control",
-		"unpublish", "unsubscribe", "text", "logout"} {
+		"unpublish", "unsubscribe", "text", "logout",
+		"chat-send", "chat-edit", "chat-delete", "chat-react", "chat-history"} {
 		s.On(ev, func(args []json.RawMessage, ack siotest.AckFunc) { fp.handle(s, ev, args, ack) })
 	}
 }
@@ -134,7 +135,8 @@ func (fp *fakePortal) handle(s *siotest.Socket, ev string, args []json.RawMessag
 	case "login":
 		ack("ok", map[string]any{"id": s.ID, "user": "u", "role": "presenter",
 			"permission": protocol.Permission{Publish: protocol.AV{Audio: true, Video: true}, Subscribe: protocol.AV{Audio: true, Video: true}},
-			"room":       protocol.RoomInfo{ID: "room1", Views: []string{"common"}, Participants: []protocol.ParticipantInfo{{ID: s.ID, User: "u", Role: "presenter"}}, Streams: []protocol.StreamInfo{existingStream}}})
+			"room":       protocol.RoomInfo{ID: "room1", Views: []string{"common"}, Participants: []protocol.ParticipantInfo{{ID: s.ID, User: "u", Role: "presenter"}}, Streams: []protocol.StreamInfo{existingStream}},
+			"chat":       protocol.ChatHistory{Messages: []protocol.ChatMessage{oldMessage}}})
 	case "publish":
 		ack("ok", map[string]string{"id": "pub1", "transportId": "pub1"})
 	case "subscribe":
@@ -147,8 +149,36 @@ func (fp *fakePortal) handle(s *siotest.Socket, ev string, args []json.RawMessag
 		_ = json.Unmarshal(arg, &m)
 		ack("ok")
 		_ = s.Emit("text", protocol.TextEvent{From: s.ID, To: "me", Message: m.Message})
+	case "chat-send", "chat-edit", "chat-react", "chat-history":
+		fp.chat(s, ev, arg, ack)
 	default:
 		ack("ok")
+	}
+}
+
+// oldMessage is the chat history of the login answer.
+var oldMessage = protocol.ChatMessage{ID: "m0", From: "other", To: "all", Content: "earlier", Timestamp: 1}
+
+// chat answers a chat request with a message built from it; chat-send also emits `chat` new.
+func (fp *fakePortal) chat(s *siotest.Socket, ev string, arg json.RawMessage, ack siotest.AckFunc) {
+	var req struct {
+		ID, To, Content, Reaction string
+		Add                       bool
+	}
+	_ = json.Unmarshal(arg, &req)
+	m := protocol.ChatMessage{ID: "m1", From: s.ID, To: req.To, Content: req.Content, Timestamp: 2}
+	switch ev {
+	case "chat-history":
+		ack("ok", protocol.ChatHistory{Messages: []protocol.ChatMessage{oldMessage}})
+		return
+	case "chat-edit":
+		m.ID, m.To, m.Edited = req.ID, "all", 3
+	case "chat-react":
+		m.ID, m.To, m.Reactions = req.ID, "all", map[string][]string{req.Reaction: {s.ID}}
+	}
+	ack("ok", map[string]any{"message": m})
+	if ev == "chat-send" {
+		_ = s.Emit("chat", protocol.ChatEvent{Action: protocol.ChatNew, Message: m})
 	}
 }
 

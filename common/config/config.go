@@ -28,6 +28,7 @@ type Config struct {
 	Recording    RecordingConfig    `yaml:"recording"`
 	Streaming    StreamingConfig    `yaml:"streaming"`
 	Mixing       MixingConfig       `yaml:"mixing"`
+	Conference   ConferenceConfig   `yaml:"conference"`
 	TURN         TURNConfig         `yaml:"turn"`
 	SuperService SuperServiceConfig `yaml:"superService"`
 	Log          LogConfig          `yaml:"log"`
@@ -167,6 +168,14 @@ type MixingConfig struct {
 	Capacity int `yaml:"capacity"`
 }
 
+// ConferenceConfig configures the conference agent (live rooms).
+type ConferenceConfig struct {
+	// ChatMaxMessages and ChatMaxBytes bound each room's chat history (docs/chat.md): the
+	// message count and the bytes of message content kept; the oldest messages are dropped.
+	ChatMaxMessages int `yaml:"chatMaxMessages"`
+	ChatMaxBytes    int `yaml:"chatMaxBytes"`
+}
+
 // TURNConfig configures the relay that clients behind UDP-blocking firewalls and NATs reach the
 // media through (docs/networks.md): the embedded TURN server (the all-in-one starts it, the
 // turn-server binary runs it alone) or an external one such as coturn with use-auth-secret,
@@ -255,6 +264,7 @@ func Default() Config {
 		Recording:       RecordingConfig{Capacity: 64},
 		Streaming:       StreamingConfig{AllowTargets: []string{}},
 		Mixing:          MixingConfig{Capacity: 8},
+		Conference:      ConferenceConfig{ChatMaxMessages: 500, ChatMaxBytes: 256 << 10},
 		TURN:            TURNConfig{Enabled: true, AllowPeers: []string{}, URLs: []string{}, CredentialTTL: 12 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},

@@ -65,6 +65,8 @@ func checks() []check {
 		{"recording.capacity", func(c *Config) string { return positive(c.Recording.Capacity > 0) }},
 		{"streaming.allowTargets", func(c *Config) string { return prefixList(c.Streaming.AllowTargets) }},
 		{"mixing.capacity", func(c *Config) string { return positive(c.Mixing.Capacity > 0) }},
+		{"conference.chatMaxMessages", func(c *Config) string { return positive(c.Conference.ChatMaxMessages > 0) }},
+		{"conference.chatMaxBytes", func(c *Config) string { return positive(c.Conference.ChatMaxBytes > 0) }},
 		{"webrtc.metricsListen", func(c *Config) string {
 			return optional(c.WebRTC.MetricsListen, hostPort(c.WebRTC.MetricsListen, false))
 		}},

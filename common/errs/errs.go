@@ -126,3 +126,7 @@ func As(err error) *Error {
 	}
 	return Unexpected(err.Error())
 }
+
+// MessageNotFound is a missing chat message (a Conclave extension; 404 with OWT's general
+// not-found code, as other sub-resources without a code of their own).
+func MessageNotFound() *Error { return NotFound("Message not found") }

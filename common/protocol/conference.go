@@ -46,6 +46,8 @@ type JoinRequest struct {
 type JoinResult struct {
 	Permission Permission `json:"permission"`
 	Room       RoomInfo   `json:"room"`
+	// Chat is the recent chat history the joiner may see (a Conclave extension, docs/chat.md).
+	Chat *ChatHistory `json:"chat,omitempty"`
 }
 
 // ParticipantRequest names a participant of a room.

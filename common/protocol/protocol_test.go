@@ -54,6 +54,9 @@ func TestProtocolFixturesRoundTrip(t *testing.T) {
 		{"recording_add.json", roundTrip[AddRequest[Recording]]},
 		{"sip_call_add.json", roundTrip[AddRequest[SipCall]]},
 		{"analytics_add.json", roundTrip[AddRequest[Analytics]]},
+		{"chat_request.json", roundTrip[ChatRequest]},
+		{"chat_history_request.json", roundTrip[ChatHistoryRequest]},
+		{"chat_event.json", roundTrip[ChatEvent]},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) { c.run(t, c.file) })

@@ -41,6 +41,9 @@ type Role struct {
 	Role      string `json:"role"`
 	Publish   AV     `json:"publish"`
 	Subscribe AV     `json:"subscribe"`
+	// Moderate is a Conclave extension (OWT clients ignore it): participants of the role may
+	// delete anyone's chat message (docs/chat.md). Omitted when false.
+	Moderate bool `json:"moderate,omitempty"`
 }
 
 // AV is a pair of audio/video permissions.

@@ -179,10 +179,45 @@ type NonceStore interface {
 	NoncesSince() time.Time
 }
 
+// ChatMessage is a stored chat message of a room (docs/chat.md). IDs are made by
+// ids.ObjectID, so they sort by creation; history is ordered by ID.
+type ChatMessage struct {
+	ID        string
+	RoomID    string
+	From      string // participant id, or "service"
+	To        string // "all" or a participant id
+	Content   string
+	Timestamp int64 // unix ms
+	Edited    int64 // unix ms; 0 when never edited
+	// Reactions maps a reaction type to the participants who gave it, in the order they did.
+	Reactions map[string][]string
+}
+
+// ChatStore keeps the chat history of rooms. Deleting a room (or its service) deletes its
+// messages.
+type ChatStore interface {
+	// AppendMessage stores a new message; ErrDuplicate if its id exists in the room.
+	AppendMessage(ctx context.Context, m ChatMessage) error
+	// UpdateMessage replaces the content, edit time and reactions of a stored message;
+	// ErrNotFound if absent.
+	UpdateMessage(ctx context.Context, m ChatMessage) error
+	// DeleteMessage removes one message; ErrNotFound if absent.
+	DeleteMessage(ctx context.Context, roomID, id string) error
+	// ListMessages returns, oldest first, the last limit messages of the room whose id is
+	// below before ("" means the newest); limit <= 0 means all.
+	ListMessages(ctx context.Context, roomID, before string, limit int) ([]ChatMessage, error)
+	// TrimMessages removes the room's messages whose id is below keepFrom and returns how
+	// many.
+	TrimMessages(ctx context.Context, roomID, keepFrom string) (int, error)
+	// DeleteRoomMessages removes every message of the room.
+	DeleteRoomMessages(ctx context.Context, roomID string) error
+}
+
 // Store is everything a Conclave deployment persists.
 type Store interface {
 	ServiceStore
 	RoomStore
+	ChatStore
 	TokenStore
 	KeyStore
 	LeaseStore

@@ -23,6 +23,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/store"
 	"github.com/conclave-rtc/conclave/conference-agent/internal/mixing"
+	"github.com/conclave-rtc/conclave/conference-agent/internal/room"
 	"github.com/conclave-rtc/conclave/conference-agent/internal/rtc"
 	"github.com/conclave-rtc/conclave/conference-agent/internal/sessions"
 )
@@ -74,6 +75,10 @@ type Config struct {
 	NoticeQueue int
 	// MaxRooms is the number of live rooms announced as full load (1000).
 	MaxRooms int
+	// ChatMaxMessages and ChatMaxBytes bound each room's chat history (500 messages, 256 KiB
+	// of content; config keys conference.chatMaxMessages and conference.chatMaxBytes).
+	ChatMaxMessages int
+	ChatMaxBytes    int
 }
 
 // withDefaults fills the zero fields of cfg.
@@ -105,6 +110,8 @@ type Store interface {
 	GetRoomByID(ctx context.Context, roomID string) (store.Room, error)
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
+	// The chat history of live rooms is written through to the store (docs/chat.md).
+	room.ChatStore
 }
 
 // Scheduler places transports on webrtc agents (satisfied by *cluster.Registry).

@@ -53,16 +53,37 @@ func onRoom[T any](a *Agent, roomOf func(T) string, f func(context.Context, *roo
 func done(err error) (any, error) { return nil, err }
 
 // Request room accessors.
-func partRoom(v protocol.ParticipantRequest) string { return v.RoomID }
-func pubRoom(v protocol.PublishRequest) string      { return v.RoomID }
-func subRoom(v protocol.SubscribeRequest) string    { return v.RoomID }
-func opRoom(v protocol.OperationRequest) string     { return v.RoomID }
-func ctlRoom(v protocol.ControlRequest) string      { return v.RoomID }
-func sigRoom(v protocol.SignalingRequest) string    { return v.RoomID }
-func textRoom(v protocol.TextRequest) string        { return v.RoomID }
-func itemRoom(v protocol.ItemRequest) string        { return v.RoomID }
-func updRoom(v protocol.ItemUpdate) string          { return v.RoomID }
-func roomRoom(v protocol.RoomRequest) string        { return v.RoomID }
+func partRoom(v protocol.ParticipantRequest) string    { return v.RoomID }
+func pubRoom(v protocol.PublishRequest) string         { return v.RoomID }
+func subRoom(v protocol.SubscribeRequest) string       { return v.RoomID }
+func opRoom(v protocol.OperationRequest) string        { return v.RoomID }
+func ctlRoom(v protocol.ControlRequest) string         { return v.RoomID }
+func sigRoom(v protocol.SignalingRequest) string       { return v.RoomID }
+func textRoom(v protocol.TextRequest) string           { return v.RoomID }
+func itemRoom(v protocol.ItemRequest) string           { return v.RoomID }
+func updRoom(v protocol.ItemUpdate) string             { return v.RoomID }
+func roomRoom(v protocol.RoomRequest) string           { return v.RoomID }
+func chatRoom(v protocol.ChatRequest) string           { return v.RoomID }
+func historyRoom(v protocol.ChatHistoryRequest) string { return v.RoomID }
+
+// chatRoutes adds the chat RPCs (docs/chat.md), served for portals and the management API.
+func chatRoutes(a *Agent, h map[string]handler) {
+	h[protocol.MethodChatSend] = onRoom(a, chatRoom, func(ctx context.Context, r *room.Room, v protocol.ChatRequest) (any, error) {
+		return r.ChatSend(ctx, v)
+	})
+	h[protocol.MethodChatEdit] = onRoom(a, chatRoom, func(ctx context.Context, r *room.Room, v protocol.ChatRequest) (any, error) {
+		return r.ChatEdit(ctx, v)
+	})
+	h[protocol.MethodChatReact] = onRoom(a, chatRoom, func(ctx context.Context, r *room.Room, v protocol.ChatRequest) (any, error) {
+		return r.ChatReact(ctx, v)
+	})
+	h[protocol.MethodChatDelete] = onRoom(a, chatRoom, func(ctx context.Context, r *room.Room, v protocol.ChatRequest) (any, error) {
+		return done(r.ChatDelete(ctx, v))
+	})
+	h[protocol.MethodChatHistory] = onRoom(a, historyRoom, func(_ context.Context, r *room.Room, v protocol.ChatHistoryRequest) (any, error) {
+		return r.ChatHistory(v)
+	})
+}
 
 // routes is the RPC method table.
 func (a *Agent) routes() map[string]handler {
@@ -92,10 +113,11 @@ func (a *Agent) routes() map[string]handler {
 		protocol.MethodSignaling: onRoom(a, sigRoom, func(ctx context.Context, r *room.Room, v protocol.SignalingRequest) (any, error) {
 			return done(r.Signaling(ctx, v))
 		}),
-		protocol.MethodText: onRoom(a, textRoom, func(_ context.Context, r *room.Room, v protocol.TextRequest) (any, error) {
-			return done(r.Text(v))
+		protocol.MethodText: onRoom(a, textRoom, func(ctx context.Context, r *room.Room, v protocol.TextRequest) (any, error) {
+			return done(r.Text(ctx, v))
 		}),
 	}
+	chatRoutes(a, h)
 	for method, f := range a.managementRoutes() {
 		h[method] = f
 	}

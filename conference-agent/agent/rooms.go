@@ -150,7 +150,16 @@ func (a *Agent) open(ctx context.Context, e *entry) (*room.Room, *notify.Queue, 
 		Controller: a.id, RTC: a.rtc, Sessions: a.sessions, Notify: q, Index: transportIndex{a: a, e: e}, Log: a.log,
 		Scheduler: boundedScheduler{inner: a.deps.Scheduler, timeout: a.cfg.ScheduleTimeout},
 		Mixing:    a.mixing, HasWorker: a.hasWorker(),
+		Chat: a.deps.Store, ChatLimits: room.ChatLimits{MaxMessages: a.cfg.ChatMaxMessages, MaxBytes: a.cfg.ChatMaxBytes},
 	})
+	if err := r.LoadChat(ctx); err != nil {
+		a.log.Warn("loading chat history failed", "room", e.id, "err", err)
+		r.DropAll() // nobody joined yet: this only ends the room's background context
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_ = a.deps.Store.ReleaseLease(rctx, protocol.LeaseName(e.id), a.id)
+		return nil, nil, errs.Cluster(msgJoinFailed)
+	}
 	return r, q, nil
 }
 

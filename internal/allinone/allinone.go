@@ -146,7 +146,8 @@ type shared struct {
 // agentMakers builds the room and media agents.
 var agentMakers = []func(s shared) (part, error){
 	func(s shared) (part, error) {
-		return conference.New(conference.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat},
+		return conference.New(conference.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat,
+			ChatMaxMessages: s.cfg.Conference.ChatMaxMessages, ChatMaxBytes: s.cfg.Conference.ChatMaxBytes},
 			conference.Deps{Bus: s.bus, Store: s.store, Scheduler: s.reg, Alive: s.reg.Alive,
 				Logger: s.log.With("part", conference.Purpose)})
 	},

@@ -242,5 +242,8 @@ func deleteRoom(tx *bolt.Tx, r store.Room) error {
 	if err := tx.Bucket(bucketServiceRooms).Delete(roomIndexKey(r.ServiceID, r.ID)); err != nil {
 		return err
 	}
+	if err := deleteRoomChat(tx, r.ID); err != nil {
+		return err
+	}
 	return indexRoom(tx, &r, store.Room{ID: r.ID, ServiceID: r.ServiceID})
 }

@@ -8,7 +8,8 @@
 // Layout (one bucket each): services (id → record), serviceNames (name → id, for uniqueness),
 // rooms (id → record), serviceRooms (serviceID/roomID → nothing, for per-service listing in id
 // order), roomPaths and poolRooms (room paths and the claimable rooms, see paths.go), tokens
-// (id → record), keys (name → sealed key), leases (name → record). Records are JSON. Times are kept to the millisecond, as in the MongoDB implementation.
+// (id → record), keys (name → sealed key), leases (name → record), chat (a bucket per room,
+// chat.go). Records are JSON. Times are kept to the millisecond, as in the MongoDB implementation.
 package embedded
 
 import (

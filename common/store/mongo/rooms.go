@@ -217,5 +217,8 @@ func (s *Store) DeleteRoom(ctx context.Context, serviceID, roomID string) error 
 	}
 	// Best effort: a pool entry left behind is dropped by the claim that finds its room gone.
 	_, _ = s.leavePool(ctx, serviceID, roomID)
+	if _, err := s.chat.DeleteMany(ctx, bson.D{{Key: "room", Value: roomID}}); err != nil {
+		return s.fail(ctx, "delete messages of room "+roomID, err)
+	}
 	return nil
 }

@@ -107,6 +107,13 @@ func (s *Store) DeleteService(ctx context.Context, id string) error {
 		return err
 	}
 	byService := bson.D{{Key: "service", Value: id}}
+	rooms, err := s.roomIDs(ctx, byService)
+	if err != nil {
+		return err
+	}
+	if err := s.deleteChatOf(ctx, rooms[id]); err != nil {
+		return err
+	}
 	if _, err := s.rooms.DeleteMany(ctx, byService); err != nil {
 		return s.fail(ctx, "delete rooms of service "+id, err)
 	}

@@ -10,9 +10,9 @@
 //
 // Collections: services {_id, name (unique), key (sealed), encrypted}, rooms {_id, service,
 // config (a BSON subdocument), json, path, pathKey (unique), pool}, roomPool {_id (a room id),
-// service} (the claimable rooms, paths.go), tokens, keys {_id, key (sealed), encrypted} and
-// leases (one document per lease generation). Times are BSON dates, so they are kept to the
-// millisecond.
+// service} (the claimable rooms, paths.go), tokens, keys {_id, key (sealed), encrypted},
+// leases (one document per lease generation) and chat (chat.go). Times are BSON dates, so
+// they are kept to the millisecond.
 package mongo
 
 import (
@@ -54,10 +54,10 @@ const (
 
 // Store is the MongoDB store.Store. It is safe for concurrent use.
 type Store struct {
-	client                                              *mdb.Client
-	db                                                  *mdb.Database
-	services, rooms, pool, tokens, keys, leases, nonces *mdb.Collection
-	box                                                 *secret.Box
+	client                                                    *mdb.Client
+	db                                                        *mdb.Database
+	services, rooms, pool, tokens, keys, leases, nonces, chat *mdb.Collection
+	box                                                       *secret.Box
 }
 
 var _ store.Store = (*Store)(nil)
@@ -97,7 +97,7 @@ func newStore(client *mdb.Client, database string, box *secret.Box) *Store {
 		client: client, db: db, box: box,
 		services: db.Collection(collServices), rooms: db.Collection(collRooms), pool: db.Collection(collPool),
 		tokens: db.Collection(collTokens), keys: db.Collection(collKeys), leases: db.Collection(collLeases),
-		nonces: db.Collection(collNonces),
+		nonces: db.Collection(collNonces), chat: db.Collection(collChat),
 	}
 }
 

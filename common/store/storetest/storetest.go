@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"TokenKey", keyTests},
 		{"Leases", leaseTests},
 		{"Nonces", nonceTests},
+		{"Chat", chatTests},
 		{"Misc", miscTests},
 	}
 	for _, g := range groups {

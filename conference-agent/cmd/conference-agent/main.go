@@ -18,7 +18,8 @@ func main() {
 		if err != nil {
 			return err
 		}
-		a, err := agent.New(agent.Config{Host: p.Host, Heartbeat: p.Config.Cluster.Heartbeat},
+		a, err := agent.New(agent.Config{Host: p.Host, Heartbeat: p.Config.Cluster.Heartbeat,
+			ChatMaxMessages: p.Config.Conference.ChatMaxMessages, ChatMaxBytes: p.Config.Conference.ChatMaxBytes},
 			agent.Deps{Bus: p.Bus, Logger: p.Log, Store: p.Store, Scheduler: reg, Alive: reg.Alive})
 		if err != nil {
 			return err

@@ -31,6 +31,7 @@ func (r *Room) Join(ctx context.Context, j protocol.Joiner) (protocol.JoinResult
 		return protocol.JoinResult{}, failure(msgAlreadyInRoom)
 	}
 	p := &participant{
+		moderate: role.Moderate,
 		seq:      r.nextSeq(),
 		info:     protocol.ParticipantInfo{ID: j.ID, User: j.User, Role: j.Role},
 		portal:   j.Portal,
@@ -47,7 +48,8 @@ func (r *Room) Join(ctx context.Context, j protocol.Joiner) (protocol.JoinResult
 	if r.cfg.Notifying.ParticipantActivities {
 		r.broadcast(protocol.EventParticipant, protocol.ParticipantEvent{Action: "join", Data: p.info}, j.ID)
 	}
-	return protocol.JoinResult{Permission: p.perm, Room: r.infoLocked()}, nil
+	history := r.historyLocked(j.ID, "", ChatHistoryDefault)
+	return protocol.JoinResult{Permission: p.perm, Room: r.infoLocked(), Chat: &history}, nil
 }
 
 // infoLocked is the room as a joiner sees it; r.mu is held.
@@ -132,30 +134,4 @@ func (r *Room) DropAll() {
 	r.stopAllSessions()
 	r.closed = true
 	r.stopMixesLocked()
-}
-
-// Text delivers a text message: to "all" everyone including the sender gets `{from, to:
-// 'all', message}`; a direct message reaches its target as `{from, to: 'me', message}`.
-func (r *Room) Text(req protocol.TextRequest) error {
-	if err := r.lockOpen(); err != nil {
-		return err
-	}
-	defer r.mu.Unlock()
-	if _, ok := r.participants[req.From]; !ok {
-		return failure(msgNotJoined)
-	}
-	switch {
-	case req.To == "":
-		return failure(msgInvalidReceiver)
-	case len(req.Message) > MaxTextLength:
-		return failure(msgTextTooLong)
-	case req.To == "all":
-		r.broadcast(protocol.EventText, protocol.TextEvent{From: req.From, To: "all", Message: req.Message})
-		return nil
-	}
-	if _, ok := r.participants[req.To]; !ok {
-		return failure(msgTargetNotExist + req.To)
-	}
-	r.send(req.To, protocol.EventText, protocol.TextEvent{From: req.From, To: "me", Message: req.Message})
-	return nil
 }

@@ -87,10 +87,10 @@ func TestRoomBroadcastOneNoticePerPortal(t *testing.T) {
 	h.join("b", "presenter", "portal-2")
 	h.join("c", "presenter", "portal-1")
 	h.notes.take()
-	if err := h.r.Text(protocol.TextRequest{From: "a", To: "all", Message: "hi"}); err != nil {
+	if err := h.r.Text(context.Background(), protocol.TextRequest{From: "a", To: "all", Message: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	notes := h.notes.take()
+	notes := only(h.notes.take(), protocol.EventText)
 	if len(notes) != 2 {
 		t.Fatalf("want one notice per portal, got %+v", notes)
 	}
@@ -124,8 +124,8 @@ func TestRoomText(t *testing.T) {
 			h.join("a", "presenter", "p1")
 			h.join("b", "presenter", "p2")
 			h.notes.take()
-			wantErr(t, h.r.Text(tt.req), tt.want)
-			notes := h.notes.take()
+			wantErr(t, h.r.Text(context.Background(), tt.req), tt.want)
+			notes := only(h.notes.take(), protocol.EventText) // the `chat` events: chat_test.go
 			var got []string
 			for _, n := range notes {
 				if n.event != protocol.EventText || string(n.data) != tt.data {

@@ -25,8 +25,8 @@ import (
 // PurposeWebRTC is the cluster purpose of the agents holding transports.
 const PurposeWebRTC = cluster.PurposeWebRTC
 
-// MaxTextLength caps a text message (OWT enforces none; the spec says 2048 characters).
-const MaxTextLength = 16 << 10
+// MaxTextLength caps a text or chat message (protocol.MaxTextLength).
+const MaxTextLength = protocol.MaxTextLength
 
 // MaxTransportsPerParticipant caps the PeerConnections one participant may hold (a 1.1
 // client uses one per publication and subscription).
@@ -107,6 +107,9 @@ type Deps struct {
 	AfterFunc func(d time.Duration, f func())
 	// Mixing reaches the mixing agents; nil means no mixed streams and no transcoding.
 	Mixing MixAgents
+	// Chat persists the chat history; nil keeps it in memory only. ChatLimits bounds it.
+	Chat       ChatStore
+	ChatLimits ChatLimits
 	// HasWorker reports whether an agent of a purpose is registered now, so a join does not
 	// wait for a mixing agent that does not exist; nil means "ask the Scheduler".
 	HasWorker func(purpose string) bool
@@ -120,6 +123,7 @@ type participant struct {
 	origin   store.Preference
 	protocol string
 	perm     protocol.Permission
+	moderate bool // the role may delete anyone's chat message
 }
 
 // transport is one WebRTC PeerConnection of a participant, on one webrtc agent.
@@ -199,6 +203,15 @@ type Room struct {
 	mixes        []*mix // one per view, in the configuration's order
 	mixNoAgent   bool   // "no mixing agent" was logged (once per room)
 
+	// chatMu serialises chat changes across their store writes (taken before mu). chat is
+	// the history in id order and chatBytes the size of its contents: changed with both
+	// locks held, read with either.
+	chatMu     sync.Mutex
+	chat       []store.ChatMessage
+	chatBytes  int
+	chatStore  ChatStore
+	chatLimits ChatLimits
+
 	// bg bounds the room's background calls to mixing agents (input updates, restarts); it
 	// ends when the room closes. bgWG counts those goroutines.
 	bg     context.Context
@@ -223,6 +236,9 @@ func New(id string, cfg model.Room, deps Deps) *Room {
 	if deps.Sessions == nil {
 		deps.Sessions = noSessions{}
 	}
+	if deps.Chat == nil {
+		deps.Chat = memoryChat{}
+	}
 	r := &Room{
 		id: id, cfg: cfg, deps: deps, log: deps.Log.With("room", id),
 		participants: map[string]*participant{},
@@ -231,6 +247,8 @@ func New(id string, cfg model.Room, deps Deps) *Room {
 		subs:         map[string]*subscription{},
 		sessions:     map[string]*session{},
 		idleSince:    deps.Now(),
+		chatStore:    deps.Chat,
+		chatLimits:   deps.ChatLimits.withDefaults(),
 	}
 	r.bg, r.stopBg = context.WithCancel(context.Background())
 	for _, v := range cfg.Views {

@@ -31,6 +31,7 @@ func (r *Recorder) Events() rtc.Events {
 		Participant: func(ev protocol.ParticipantEvent) { r.add(ev) },
 		Stream:      func(ev protocol.StreamEvent) { r.add(ev) },
 		Text:        func(ev protocol.TextEvent) { r.add(ev) },
+		Chat:        func(ev protocol.ChatEvent) { r.add(ev) },
 		Drop:        func() { r.add(DropEvent{}) },
 	}
 }

@@ -103,6 +103,7 @@ func (a *API) registerRooms(g *gin.RouterGroup) {
 	for _, k := range liveKinds() {
 		a.registerLive(one, k)
 	}
+	a.registerMessages(one)
 }
 
 // body reads the request's JSON body within the configured limit.

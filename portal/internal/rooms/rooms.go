@@ -52,6 +52,11 @@ func DefaultConfig() Config {
 		Timeouts: map[string]time.Duration{
 			protocol.MethodJoin:                6 * time.Second,
 			protocol.MethodText:                4 * time.Second,
+			protocol.MethodChatSend:            4 * time.Second,
+			protocol.MethodChatEdit:            4 * time.Second,
+			protocol.MethodChatDelete:          4 * time.Second,
+			protocol.MethodChatReact:           4 * time.Second,
+			protocol.MethodChatHistory:         4 * time.Second,
 			protocol.MethodLeave:               4 * time.Second,
 			protocol.MethodPublish:             10 * time.Second,
 			protocol.MethodSubscribe:           10 * time.Second,

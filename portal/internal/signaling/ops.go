@@ -32,6 +32,10 @@ func (s *Session) operation(event string) op {
 		return s.soac
 	case EvText:
 		return s.text
+	case EvChatSend, EvChatEdit, EvChatDelete, EvChatReact:
+		return s.chat(event)
+	case EvChatHistory:
+		return s.chatHistory
 	}
 	return nil
 }

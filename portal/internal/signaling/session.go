@@ -32,8 +32,8 @@ const (
 
 // Events lists every request a Session handles.
 func Events() []string {
-	return []string{EvLogin, EvRelogin, EvRefreshTicket, EvLogout, EvPublish, EvUnpublish,
-		EvStreamControl, EvSubscribe, EvUnsubscribe, EvSubscriptionControl, EvSoac, EvText}
+	return append([]string{EvLogin, EvRelogin, EvRefreshTicket, EvLogout, EvPublish, EvUnpublish,
+		EvStreamControl, EvSubscribe, EvUnsubscribe, EvSubscriptionControl, EvSoac, EvText}, chatEvents...)
 }
 
 // Ack answers a request; nil when the client asked for no answer.
@@ -133,6 +133,9 @@ type loginResult struct {
 	// ICEServers is a Conclave extension (OWT SDKs ignore it): the STUN/TURN servers with
 	// credentials for this user, for the client's RTCPeerConnection configuration.
 	ICEServers []iceconfig.Server `json:"iceServers,omitempty"`
+	// Chat is a Conclave extension (OWT SDKs ignore it): the recent chat history the
+	// participant may see (docs/chat.md).
+	Chat *protocol.ChatHistory `json:"chat,omitempty"`
 }
 
 // roomResult is the room of a login answer, its streams in the client's protocol form.
@@ -200,7 +203,7 @@ func (s *Session) join(l Login, tok store.Token) (*Client, protocol.JoinResult, 
 // loginResult builds the login answer in the client's protocol form.
 func (s *Session) loginResult(c *Client, tok store.Token, res protocol.JoinResult) loginResult {
 	r := loginResult{
-		User: tok.User, Role: tok.Role, Permission: res.Permission, ID: c.id,
+		User: tok.User, Role: tok.Role, Permission: res.Permission, ID: c.id, Chat: res.Chat,
 		Room: roomResult{
 			ID: res.Room.ID, Views: res.Room.Views, Participants: res.Room.Participants,
 			Streams: legacy.Streams(c.protocol, res.Room.Streams),
