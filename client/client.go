@@ -287,6 +287,28 @@ func (c *Client) Send(ctx context.Context, to, message string) error {
 	return err
 }
 
+// UpdateName sets the participant's display name (update-name, a Conclave extension):
+// everyone gets a participant update.
+func (c *Client) UpdateName(ctx context.Context, name string) error {
+	_, err := c.request(ctx, "update-name", name)
+	return err
+}
+
+// UpdateMediaState says whether the camera and microphone are on (update-mediaState, a
+// Conclave extension; nil leaves one as it is): everyone gets a participant update, and the
+// participant's own streams are muted or unmuted accordingly.
+func (c *Client) UpdateMediaState(ctx context.Context, camera, microphone *bool) error {
+	body := map[string]bool{}
+	if camera != nil {
+		body["cameraEnabled"] = *camera
+	}
+	if microphone != nil {
+		body["microphoneEnabled"] = *microphone
+	}
+	_, err := c.request(ctx, "update-mediaState", body)
+	return err
+}
+
 // StreamControl sends stream-control {id, operation, data} (pause/play, mix/unmix, get-region,
 // set-region) and returns the ack's data.
 func (c *Client) StreamControl(ctx context.Context, streamID, operation string, data any) (json.RawMessage, error) {

@@ -50,7 +50,8 @@ func (h *handlers) snapshot() handlers {
 }
 
 // OnParticipant registers a callback for participant join/leave events. Join's Data is a
-// protocol.ParticipantInfo, leave's the participant id string.
+// protocol.ParticipantInfo, leave's the participant id string; Conclave's update (a display
+// name or media state changed) carries the whole protocol.ParticipantInfo.
 func (c *Client) OnParticipant(f func(protocol.ParticipantEvent)) {
 	c.handlers.add(Events{Participant: f})
 }
@@ -224,6 +225,12 @@ func (c *Client) onParticipant(raw json.RawMessage) {
 		if json.Unmarshal(w.Data, &id) == nil {
 			delete(c.participants, id)
 			ev.Data = id
+		}
+	case "update": // Conclave: a new display name or media state (docs/people.md)
+		var p protocol.ParticipantInfo
+		if json.Unmarshal(w.Data, &p) == nil && p.ID != "" {
+			c.participants[p.ID] = p
+			ev.Data = p
 		}
 	}
 	c.mu.Unlock()

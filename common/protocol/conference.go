@@ -19,6 +19,7 @@ const (
 	MethodSubscriptionControl = "conf.subscriptionControl" // ControlRequest
 	MethodSignaling           = "conf.soac"                // SignalingRequest
 	MethodText                = "conf.text"                // TextRequest
+	MethodParticipantUpdate   = "conf.participantUpdate"   // ParticipantUpdateRequest
 )
 
 // ErrNotOwner is the message of the error a conference agent answers when it does not own the

@@ -10,6 +10,27 @@ type ParticipantInfo struct {
 	ID   string `json:"id"`
 	User string `json:"user"`
 	Role string `json:"role"`
+	// Name and MediaState are Conclave extensions (OWT SDKs ignore them): the display name
+	// the participant chose during the call (update-name) and whether its camera and
+	// microphone are on (update-mediaState); absent until set (docs/people.md).
+	Name       string      `json:"name,omitempty"`
+	MediaState *MediaState `json:"mediaState,omitempty"`
+}
+
+// MediaState is whether a participant's camera and microphone are on.
+type MediaState struct {
+	Camera     bool `json:"cameraEnabled"`
+	Microphone bool `json:"microphoneEnabled"`
+}
+
+// ParticipantUpdateRequest changes a participant's display name and/or media state
+// (conf.participantUpdate); nil fields stay as they are.
+type ParticipantUpdateRequest struct {
+	RoomID        string  `json:"roomId"`
+	ParticipantID string  `json:"participantId"`
+	Name          *string `json:"name,omitempty"`
+	Camera        *bool   `json:"cameraEnabled,omitempty"`
+	Microphone    *bool   `json:"microphoneEnabled,omitempty"`
 }
 
 // AV is an `{audio, video}` pair of booleans.

@@ -116,6 +116,10 @@ func (a *Agent) routes() map[string]handler {
 		protocol.MethodText: onRoom(a, textRoom, func(ctx context.Context, r *room.Room, v protocol.TextRequest) (any, error) {
 			return done(r.Text(ctx, v))
 		}),
+		protocol.MethodParticipantUpdate: onRoom(a, func(v protocol.ParticipantUpdateRequest) string { return v.RoomID },
+			func(ctx context.Context, r *room.Room, v protocol.ParticipantUpdateRequest) (any, error) {
+				return done(r.UpdatePerson(ctx, v))
+			}),
 	}
 	chatRoutes(a, h)
 	for method, f := range a.managementRoutes() {

@@ -3,8 +3,11 @@ package signaling
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // validTypes are the track kinds a decoded request may contain.
@@ -123,4 +126,17 @@ func TestSignalingTicketRoundTrip(t *testing.T) {
 	if _, err := tickets.Check(enc, now.Add(11*time.Minute)); errText(err) != MsgTicketExpired {
 		t.Fatalf("late: %v", err)
 	}
+}
+
+func FuzzDecodeUpdateName(f *testing.F) {
+	f.Add(`"Alice"`)
+	f.Add(`{"name":" Bob "}`)
+	f.Add(`"\u0000"`)
+	f.Fuzz(func(t *testing.T, in string) {
+		name, err := DecodeUpdateName(json.RawMessage(in))
+		if err == nil && (name == "" || name != strings.TrimSpace(name) || utf8.RuneCountInString(name) > MaxDisplayName ||
+			strings.IndexFunc(name, unicode.IsControl) >= 0) {
+			t.Fatalf("accepted name %q", name)
+		}
+	})
 }

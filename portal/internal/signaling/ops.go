@@ -36,6 +36,10 @@ func (s *Session) operation(event string) op {
 		return s.chat(event)
 	case EvChatHistory:
 		return s.chatHistory
+	case EvUpdateName:
+		return s.updateName
+	case EvUpdateMediaState:
+		return s.updateMediaState
 	}
 	return nil
 }

@@ -33,7 +33,8 @@ const (
 // Events lists every request a Session handles.
 func Events() []string {
 	return append([]string{EvLogin, EvRelogin, EvRefreshTicket, EvLogout, EvPublish, EvUnpublish,
-		EvStreamControl, EvSubscribe, EvUnsubscribe, EvSubscriptionControl, EvSoac, EvText}, chatEvents...)
+		EvStreamControl, EvSubscribe, EvUnsubscribe, EvSubscriptionControl, EvSoac, EvText,
+		EvUpdateName, EvUpdateMediaState}, chatEvents...)
 }
 
 // Ack answers a request; nil when the client asked for no answer.
