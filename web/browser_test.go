@@ -84,7 +84,7 @@ func artifactsDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestBrowser runs the three browser scenarios against one all-in-one server.
+// TestBrowser runs the browser scenarios against one all-in-one server.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
@@ -101,6 +101,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("TwoPages", func(t *testing.T) { testTwoPages(t, srv, art) })
 	t.Run("BrowserAndGoClient", func(t *testing.T) { testBrowserAndGoClient(t, srv, art) })
 	t.Run("Console", func(t *testing.T) { testConsole(t, srv, art) })
+	t.Run("Chat", func(t *testing.T) { testChat(t, srv, art) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, srv, art) })
 	t.Run("TURN", func(t *testing.T) { testTURN(t, bin, art) })
 }

@@ -6,11 +6,13 @@
 // window.conclaveDemo exposes the live objects (the browser tests read it).
 
 import { ConferenceClient, isMuted, inboundStats } from './lib/conclave.js';
+import { ChatPanel } from './chat.js';
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   client: null,
+  chat: null, // ChatPanel
   publication: null,
   local: null, // MediaStream
   subscriptions: new Map(), // stream id → Subscription
@@ -99,7 +101,6 @@ async function join(token, roomLabel) {
     $('room-title').textContent = roomLabel || info.room.id;
     setPhase('joined');
     setStatus('connected', 'green');
-    addSystemMessage(`You joined as ${info.user}.`);
     renderParticipants();
     for (const s of client.streams.values()) onStream(s);
   } catch (e) {
@@ -148,7 +149,9 @@ function wireClient(client) {
   client.addEventListener('streamadded', (e) => onStream(e.detail.stream));
   client.addEventListener('streamremoved', (e) => removeTile(e.detail.stream.id));
   client.addEventListener('streamupdated', (e) => updateBadges(e.detail.stream));
-  client.addEventListener('text', (e) => addMessage(client.userOf(e.detail.from), e.detail.message));
+  // every message comes as `chat` new (and, for OWT clients, as `text` too): show `chat` only
+  state.chat = new ChatPanel(client, $('messages'), (m) => showError('call-error', m));
+  client.addEventListener('chathistory', () => addSystemMessage(`You joined as ${client.me.user}.`)); // after the history
   client.addEventListener('reconnecting', () => setStatus('reconnecting…', 'red'));
   client.addEventListener('reconnected', () => {
     window.conclaveDemo.reconnects++;
@@ -287,13 +290,6 @@ function renderParticipants() {
   $('participant-count').textContent = String(client.participants.size);
 }
 
-function addMessage(from, text) {
-  const li = document.createElement('li');
-  li.append(Object.assign(document.createElement('span'), { className: 'from', textContent: from }), text);
-  $('messages').append(li);
-  li.scrollIntoView({ block: 'end' });
-}
-
 function addSystemMessage(text) {
   const li = document.createElement('li');
   li.className = 'system';
@@ -346,7 +342,7 @@ function init() {
     if (!text || !state.client) return;
     input.value = '';
     try {
-      await state.client.send(text);
+      await state.client.sendMessage('all', text);
     } catch (err) {
       showError('call-error', `Message not sent: ${err.message}`);
     }

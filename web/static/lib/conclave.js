@@ -8,7 +8,8 @@
 //   client.addEventListener('streamadded', (e) => client.subscribe(e.detail.stream));
 //   const info = await client.join(token);
 //   const pub = await client.publish(await navigator.mediaDevices.getUserMedia({audio: true, video: true}));
-//   await client.send('hello');
+//   client.addEventListener('chat', (e) => show(e.detail.action, e.detail.message));
+//   await client.sendMessage('all', 'hello');
 //   await client.leave();
 
 import { io } from '../vendor/socket.io.esm.min.js';
@@ -66,11 +67,18 @@ function deferred(ms, what) {
   return { promise: p, resolve, reject };
 }
 
+/** Reaction types of chat messages (docs/chat.md). */
+export const REACTIONS = Object.freeze(['thumbsUp', 'thumbsDown', 'laugh', 'confused', 'celebrate',
+  'oneHundred', 'questionMark', 'clap']);
+
 /**
  * ConferenceClient joins one room. Events (CustomEvent, payload in `detail`):
  *   participantjoined {participant}   participantleft {participant}
  *   streamadded {stream}   streamremoved {stream}   streamupdated {stream, field, value}
- *   text {from, to, message}   dropped {}   reconnecting {}   reconnected {}
+ *   chathistory {messages}   (right after join: the history of the login answer)
+ *   chat {action: 'new'|'edit'|'delete'|'react', message}
+ *   text {from, to, message}   (OWT; Conclave also sends `chat` new for each: apps use one)
+ *   dropped {}   reconnecting {}   reconnected {}
  *   disconnected {reason}   (signaling lost for good: drop, failed reconnection or leave)
  */
 export class ConferenceClient extends EventTarget {
@@ -92,6 +100,7 @@ export class ConferenceClient extends EventTarget {
     this.streams = new Map(); // id → StreamInfo (1.2 format)
     this.sessions = new Map(); // transport id → Publication | Subscription
     this.iceServers = []; // from the login answer (Conclave extension), with TURN credentials
+    this.messages = []; // chat messages known, oldest first (login history, then `chat` events)
     this._ticket = null;
     this._refreshTimer = null;
     this._state = 'idle'; // idle | joining | joined | reconnecting | left
@@ -128,16 +137,66 @@ export class ConferenceClient extends EventTarget {
     this.iceServers = Array.isArray(info.iceServers) ? info.iceServers : [];
     for (const p of info.room.participants || []) this.participants.set(p.id, p);
     for (const s of info.room.streams || []) this.streams.set(s.id, s);
+    this.messages = ((info.chat && info.chat.messages) || []).slice();
     this._setTicket(info.reconnectionTicket);
     // notifications that overtook the login answer apply after it, once the caller has it
     const early = this._early.splice(0);
-    setTimeout(() => early.forEach((fn) => this._deliver(fn)), 0);
+    setTimeout(() => {
+      this._emit('chathistory', { messages: this.messages.slice() });
+      early.forEach((fn) => this._deliver(fn));
+    }, 0);
     return info;
   }
 
-  /** Sends a text message to everyone ('all') or to one participant id. */
+  /**
+   * Sends an OWT text message to everyone ('all') or to one participant id. Conclave stores
+   * it in the chat history too; sendMessage also answers the stored message.
+   */
   async send(message, to = 'all') {
     await this._request('text', { to, message: String(message) });
+  }
+
+  /**
+   * Sends a chat message (chat-send) to 'all' or to one participant id; resolves with the
+   * stored message. Everyone it reaches, the sender included, also gets a `chat` new event.
+   */
+  async sendMessage(to, content) {
+    const ans = await this._request('chat-send', { to: to || 'all', content: String(content) });
+    return ans && ans.message;
+  }
+
+  /** Replaces the content of an own message (chat-edit); resolves with the edited message. */
+  async editMessage(id, content) {
+    const ans = await this._request('chat-edit', { id, content: String(content) });
+    return ans && ans.message;
+  }
+
+  /** Deletes a message (chat-delete): an own one, or any with a moderating role. */
+  async deleteMessage(id) {
+    await this._request('chat-delete', { id });
+  }
+
+  /** Adds (add true) or removes one of the REACTIONS on a message; resolves with the message. */
+  async react(id, reaction, add = true) {
+    const ans = await this._request('chat-react', { id, reaction, add: Boolean(add) });
+    return ans && ans.message;
+  }
+
+  /**
+   * Fetches older messages (chat-history), oldest first: up to limit (1..100, default 50)
+   * messages older than message id `before` (default: the newest). They are merged into
+   * `messages` too.
+   */
+  async messageHistory({ before, limit } = {}) {
+    const req = {};
+    if (before) req.before = before;
+    if (limit) req.limit = limit;
+    const ans = await this._request('chat-history', req);
+    const got = (ans && ans.messages) || [];
+    const known = new Set(this.messages.map((m) => m.id));
+    this.messages.push(...got.filter((m) => !known.has(m.id)));
+    this.messages.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // ids sort by creation
+    return got;
   }
 
   /**
@@ -231,6 +290,7 @@ export class ConferenceClient extends EventTarget {
     socket.on('participant', (m) => this._deliver(() => this._onParticipant(m)));
     socket.on('stream', (m) => this._deliver(() => this._onStream(m)));
     socket.on('text', (m) => this._deliver(() => this._emit('text', m)));
+    socket.on('chat', (m) => this._deliver(() => this._onChat(m)));
     socket.on('progress', (m) => {
       const s = m && this.sessions.get(m.id);
       if (s) s._onProgress(m);
@@ -298,6 +358,21 @@ export class ConferenceClient extends EventTarget {
       this.participants.delete(m.data);
       this._emit('participantleft', { participant: p });
     }
+  }
+
+  /** Applies a `chat` event to `messages`, then emits it. */
+  _onChat(m) {
+    if (!m || !m.message || !m.message.id) return;
+    const msg = m.message;
+    const i = this.messages.findIndex((x) => x.id === msg.id);
+    if (m.action === 'delete') {
+      if (i >= 0) this.messages.splice(i, 1);
+    } else if (i >= 0) {
+      this.messages[i] = msg;
+    } else if (m.action === 'new') {
+      this.messages.push(msg);
+    }
+    this._emit('chat', { action: m.action, message: msg });
   }
 
   _onStream(m) {
