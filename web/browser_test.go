@@ -102,6 +102,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("BrowserAndGoClient", func(t *testing.T) { testBrowserAndGoClient(t, srv, art) })
 	t.Run("Console", func(t *testing.T) { testConsole(t, srv, art) })
 	t.Run("Chat", func(t *testing.T) { testChat(t, srv, art) })
+	t.Run("People", func(t *testing.T) { testPeople(t, srv, art) })
+	t.Run("OWTText", func(t *testing.T) { testOWTText(t, srv, art) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, srv, art) })
 	t.Run("TURN", func(t *testing.T) { testTURN(t, bin, art) })
 }

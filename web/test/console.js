@@ -1,7 +1,8 @@
-// The operator console creates a room, sees a participant who joined from the demo page and
-// its stream, mutes the stream, starts and stops a recording (or shows the API error clearly
-// when recording is unavailable), drops the participant (the demo page says so), edits and
-// deletes the room. Env: API_URL, PORTAL_URL, SERVICE_ID, SERVICE_KEY, ROOM.
+// The operator console creates a room, sees a participant who joined from the demo page, its
+// stream and the chat message it sent (as text), mutes the stream, starts and stops a
+// recording (or shows the API error clearly when recording is unavailable), drops the
+// participant (the demo page says so), edits and deletes the room.
+// Env: API_URL, PORTAL_URL, SERVICE_ID, SERVICE_KEY, ROOM.
 
 import { join } from 'node:path';
 import { env, run, newPage, joinDemo, check, log, artifactsDir } from './lib.js';
@@ -42,6 +43,18 @@ await run('console', 80000, async (browser) => {
   await until(consolePage, () => !!document.querySelector('#participants tr[data-user="Dana"]'));
   await until(consolePage, () => document.querySelectorAll('#streams tr[data-type="forward"]').length === 1);
   log('console sees the participant and the stream');
+
+  // a chat message sent from the demo page shows in the console's chat, as text
+  const said = 'hi <b>operators</b>';
+  await demo.fill('#chat-input', said);
+  await demo.press('#chat-input', 'Enter');
+  await until(consolePage, (said) => [...document.querySelectorAll('#messages tr[data-id] td')].some((td) => td.textContent === said), said);
+  const chat = await consolePage.evaluate(() => ({
+    from: document.querySelector('#messages tr[data-id] td:nth-child(2)').textContent,
+    bold: document.querySelectorAll('#messages b').length,
+  }));
+  check(chat.from === 'Dana' && chat.bold === 0, `console chat row: ${JSON.stringify(chat)}`);
+  log('console lists the chat message');
 
   // the room's default view is a mixed stream; the console mixes the camera into it
   await until(consolePage, () => document.querySelectorAll('#streams tr[data-type="mixed"]').length === 1);

@@ -1,5 +1,5 @@
-// Operator console: rooms (list, create, edit, delete) and a room's live participants,
-// streams, recordings and streaming-outs, through the MAuth-signed management REST API of the
+// Operator console: rooms (list, create, edit, delete) and a room's live participants, chat
+// messages, streams, recordings and streaming-outs, through the MAuth-signed management REST API of the
 // server that serves this page. Credentials live only in the `api` variable below.
 
 import { RestClient } from '/console/lib/rest.js';
@@ -120,12 +120,15 @@ async function refreshLive() {
   if (!current || busy) return;
   busy = true;
   try {
-    const [participants, streams, recordings, outs] = await Promise.all([
+    const [participants, streams, recordings, outs, messages] = await Promise.all([
       api.get(roomPath('/participants')), api.get(roomPath('/streams')),
       api.get(roomPath('/recordings')), api.get(roomPath('/streaming-outs')),
+      // the chat history may be unavailable (docs/chat.md): the rest still shows
+      api.get(roomPath('/messages?limit=100')).catch((e) => ({ error: e })),
     ]);
     const users = new Map(participants.map((p) => [p.id, p.user]));
     renderParticipants(participants);
+    renderMessages(messages, new Map(participants.map((p) => [p.id, p.name || p.user])));
     renderStreams(streams, users);
     renderStreamChoices(streams, users);
     renderOutputs('recordings', recordings, (r) => [mediaText(r.media), storageText(r.storage)], '/recordings/');
@@ -152,6 +155,31 @@ function renderParticipants(list) {
       }), 'danger drop')));
     tr.dataset.id = p.id;
     tr.dataset.user = p.user;
+    body.append(tr);
+  }
+}
+
+/** The room's chat (GET /v1/rooms/{id}/messages), oldest first; content shown as text. */
+function renderMessages(list, names) {
+  const body = $('messages');
+  body.replaceChildren();
+  if (list && list.error) {
+    body.append(emptyRow(4, `Chat history unavailable: ${list.error.message || list.error}`));
+    $('message-count').textContent = '?';
+    return;
+  }
+  const msgs = Array.isArray(list) ? list : [];
+  $('message-count').textContent = String(msgs.length);
+  if (!msgs.length) body.append(emptyRow(4, 'No messages.'));
+  const who = (id) => (id === 'all' || id === 'service' ? id : names.get(id) || id);
+  for (const m of msgs) {
+    const time = new Date(m.timestamp).toLocaleTimeString();
+    const content = el('td', { className: 'wrap', textContent: m.content });
+    if (m.edited) content.append(' ', el('span', { className: 'muted', textContent: '(edited)' }));
+    const tr = el('tr', {}, el('td', { textContent: time }), el('td', { textContent: who(m.from) }),
+      el('td', { textContent: who(m.to) }), content);
+    tr.dataset.id = m.id;
+    tr.dataset.from = m.from;
     body.append(tr);
   }
 }

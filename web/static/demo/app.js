@@ -1,5 +1,6 @@
 // Demo conference page: lobby → POST /dev/join → join, publish camera+mic, subscribe to
-// everyone else, video grid, mute buttons, chat and participant list. A page opened with
+// everyone else, video grid, mute buttons (also sent as the participant's media state, so
+// others see "camera off"), display names (rename in the side panel), chat and participant list. A page opened with
 // #token=<token> joins with that token instead (how an application would hand one over).
 // The page is also served at /r/<room path>: the lobby then names that room, and after a
 // dev-token join the address bar shows the room's /r/ link.
@@ -120,7 +121,7 @@ async function startPublishing(client) {
     showError('call-error', 'No camera or microphone available: you can watch and chat.');
     return;
   }
-  const tile = tileFor('local', `${client.me.user} (you)`, true);
+  const tile = tileFor('local', `${displayName(client.participants.get(client.me.id) || client.me)} (you)`, true);
   tile.querySelector('video').srcObject = state.local;
   tile.querySelector('video').muted = true;
   updateLocalButtons();
@@ -139,13 +140,14 @@ async function startPublishing(client) {
 
 function wireClient(client) {
   client.addEventListener('participantjoined', (e) => {
-    addSystemMessage(`${e.detail.participant.user} joined.`);
+    addSystemMessage(`${displayName(e.detail.participant)} joined.`);
     renderParticipants();
   });
   client.addEventListener('participantleft', (e) => {
-    addSystemMessage(`${e.detail.participant.user} left.`);
+    addSystemMessage(`${displayName(e.detail.participant)} left.`);
     renderParticipants();
   });
+  client.addEventListener('participantupdated', (e) => onParticipantUpdated(e.detail.participant));
   client.addEventListener('streamadded', (e) => onStream(e.detail.stream));
   client.addEventListener('streamremoved', (e) => removeTile(e.detail.stream.id));
   client.addEventListener('streamupdated', (e) => updateBadges(e.detail.stream));
@@ -175,7 +177,8 @@ async function onStream(info, attempt = 1) {
   if (!info || !info.info || info.info.owner === client.me.id) return;
   if (info.type === 'mixed') return; // the demo shows forward streams only
   if (attempt === 1 && state.tiles.has(info.id)) return;
-  const tile = tileFor(info.id, client.userOf(info.info.owner), false);
+  const tile = tileFor(info.id, client.nameOf(info.info.owner), false);
+  tile.dataset.owner = info.info.owner;
   updateBadges(info);
   try {
     const sub = await client.subscribe(info);
@@ -196,8 +199,18 @@ async function onStream(info, attempt = 1) {
       setTimeout(() => onStream(info, attempt + 1), 1000);
       return;
     }
-    showError('call-error', `Could not receive ${client.userOf(info.info.owner)}: ${e.message}`);
+    showError('call-error', `Could not receive ${client.nameOf(info.info.owner)}: ${e.message}`);
   }
+}
+
+/** A participant's display name: the name it chose (update-name), else its user. */
+function displayName(p) {
+  return (p && (p.name || p.user)) || '?';
+}
+
+function setTileName(tile, name) {
+  tile.querySelector('.name').textContent = name;
+  tile.querySelector('.avatar').textContent = (name || '?').trim().charAt(0).toUpperCase();
 }
 
 function tileFor(key, name, local) {
@@ -206,8 +219,7 @@ function tileFor(key, name, local) {
   tile = $('tile-template').content.firstElementChild.cloneNode(true);
   tile.dataset.key = key;
   tile.classList.toggle('local', local);
-  tile.querySelector('.name').textContent = name;
-  tile.querySelector('.avatar').textContent = (name || '?').trim().charAt(0).toUpperCase();
+  setTileName(tile, name);
   state.tiles.set(key, tile);
   if (local) $('grid').prepend(tile);
   else $('grid').append(tile);
@@ -237,7 +249,38 @@ function updateBadges(info) {
     return;
   }
   const tile = state.tiles.get(info.id);
-  if (tile) setBadges(tile, isMuted(info, 'audio'), isMuted(info, 'video'));
+  if (!tile) return;
+  // the stream's own status, or the owner's media state (docs/people.md)
+  const p = info.info && state.client.participants.get(info.info.owner);
+  const ms = (p && p.mediaState) || {};
+  setBadges(tile, isMuted(info, 'audio') || ms.microphoneEnabled === false,
+    isMuted(info, 'video') || ms.cameraEnabled === false);
+}
+
+/** A participant changed its name or media state: tiles, list and chat follow. */
+function onParticipantUpdated(p) {
+  const client = state.client;
+  if (p.id === client.me.id) {
+    const local = state.tiles.get('local');
+    if (local) setTileName(local, `${displayName(p)} (you)`);
+  }
+  for (const s of client.streams.values()) {
+    if (!s.info || s.info.owner !== p.id) continue;
+    const tile = state.tiles.get(s.id);
+    if (tile) setTileName(tile, displayName(p));
+    updateBadges(s);
+  }
+  renderParticipants();
+}
+
+/** Renames oneself (update-name); the participantupdated event then updates the page. */
+async function rename(name) {
+  if (!state.client || !state.client.joined) return;
+  try {
+    await state.client.updateName(name);
+  } catch (e) {
+    showError('call-error', `Could not rename: ${e.message}`);
+  }
 }
 
 function localEnabled(kind) {
@@ -267,8 +310,11 @@ async function toggle(kind) {
   const pub = state.publication;
   if (!pub || localEnabled(kind) === null) return;
   try {
-    if (localEnabled(kind)) await pub.mute(kind);
-    else await pub.unmute(kind);
+    const on = !localEnabled(kind);
+    if (on) await pub.unmute(kind);
+    else await pub.mute(kind);
+    // tell the room (docs/people.md): others show "camera off" / "mic off" on our tile
+    await state.client.updateMediaState(kind === 'video' ? { cameraEnabled: on } : { microphoneEnabled: on });
   } catch (e) {
     showError('call-error', `Could not change ${kind}: ${e.message}`);
   }
@@ -282,7 +328,12 @@ function renderParticipants() {
   for (const p of client.participants.values()) {
     const li = document.createElement('li');
     li.dataset.id = p.id;
-    li.textContent = p.user;
+    li.dataset.name = displayName(p);
+    li.textContent = displayName(p);
+    if (p.name && p.name !== p.user) li.append(' ', Object.assign(document.createElement('span'), { className: 'muted', textContent: `(${p.user})` }));
+    const ms = p.mediaState || {};
+    if (ms.cameraEnabled === false) li.append(' ', Object.assign(document.createElement('span'), { className: 'badge red cam-off', textContent: 'camera off' }));
+    if (ms.microphoneEnabled === false) li.append(' ', Object.assign(document.createElement('span'), { className: 'badge red mic-off', textContent: 'mic off' }));
     if (p.id === client.me.id) li.append(' ', Object.assign(document.createElement('span'), { className: 'badge', textContent: 'you' }));
     li.append(' ', Object.assign(document.createElement('span'), { className: 'muted', textContent: p.role }));
     list.append(li);
@@ -335,6 +386,13 @@ function init() {
   $('toggle-video').addEventListener('click', () => toggle('video'));
   $('toggle-side').addEventListener('click', () => $('side').classList.toggle('collapsed'));
   $('leave').addEventListener('click', () => endCall('left', ''));
+  $('rename-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = $('rename-input').value.trim();
+    if (!name) return;
+    $('rename-input').value = '';
+    rename(name);
+  });
   $('chat-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const input = $('chat-input');

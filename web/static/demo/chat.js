@@ -33,17 +33,27 @@ export class ChatPanel {
     this.messages = new Map(); // message id → latest message
     this.rows = new Map(); // message id → <li>
     client.addEventListener('chathistory', (e) => {
-      for (const p of client.participants.values()) this.names.set(p.id, p.user);
+      for (const p of client.participants.values()) this.names.set(p.id, p.name || p.user);
       e.detail.messages.forEach((m) => this.render(m));
     });
-    client.addEventListener('participantjoined', (e) => this.names.set(e.detail.participant.id, e.detail.participant.user));
+    client.addEventListener('participantjoined', (e) => this.names.set(e.detail.participant.id, e.detail.participant.name || e.detail.participant.user));
+    client.addEventListener('participantupdated', (e) => this.rename(e.detail.participant));
     client.addEventListener('chat', (e) => this.onChat(e.detail));
   }
 
   /** Display name of a sender. */
   nameOf(id) {
     if (id === 'service') return 'service';
-    return this.names.get(id) || (this.client.participants.has(id) ? this.client.userOf(id) : 'a former participant');
+    return this.names.get(id) || (this.client.participants.has(id) ? this.client.nameOf(id) : 'a former participant');
+  }
+
+  /** A participant's display name changed (docs/people.md): its rows show the new one. */
+  rename(p) {
+    const name = p.name || p.user;
+    this.names.set(p.id, name);
+    for (const li of this.rows.values()) {
+      if (li.dataset.from === p.id) li.querySelector('.from').textContent = name;
+    }
   }
 
   onChat({ action, message }) {

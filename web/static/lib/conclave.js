@@ -74,6 +74,7 @@ export const REACTIONS = Object.freeze(['thumbsUp', 'thumbsDown', 'laugh', 'conf
 /**
  * ConferenceClient joins one room. Events (CustomEvent, payload in `detail`):
  *   participantjoined {participant}   participantleft {participant}
+ *   participantupdated {participant}   (name or mediaState changed: docs/people.md)
  *   streamadded {stream}   streamremoved {stream}   streamupdated {stream, field, value}
  *   chathistory {messages}   (right after join: the history of the login answer)
  *   chat {action: 'new'|'edit'|'delete'|'react', message}
@@ -171,6 +172,27 @@ export class ConferenceClient extends EventTarget {
     return ans && ans.message;
   }
 
+  /**
+   * Sets one's display name (update-name, docs/people.md): 1–64 characters, no control
+   * characters. Everyone, oneself included, gets participantupdated.
+   */
+  async updateName(name) {
+    await this._request('update-name', String(name));
+  }
+
+  /**
+   * Tells the room whether one's camera and microphone are on (update-mediaState):
+   * {cameraEnabled?, microphoneEnabled?}, booleans, at least one. Turning one off also mutes
+   * that kind of every stream one publishes (others get streamupdated with status inactive).
+   */
+  async updateMediaState(state = {}) {
+    const req = {};
+    for (const k of ['cameraEnabled', 'microphoneEnabled']) {
+      if (state[k] !== undefined) req[k] = Boolean(state[k]);
+    }
+    await this._request('update-mediaState', req);
+  }
+
   /** Deletes a message (chat-delete): an own one, or any with a moderating role. */
   async deleteMessage(id) {
     await this._request('chat-delete', { id });
@@ -248,6 +270,12 @@ export class ConferenceClient extends EventTarget {
   userOf(participantId) {
     const p = this.participants.get(participantId);
     return p ? p.user : participantId;
+  }
+
+  /** Display name of a participant id: its name (update-name), else its user, else the id. */
+  nameOf(participantId) {
+    const p = this.participants.get(participantId);
+    return p ? p.name || p.user : participantId;
   }
 
   // ---- internals ----
@@ -357,6 +385,11 @@ export class ConferenceClient extends EventTarget {
       const p = this.participants.get(m.data) || { id: m.data, user: m.data };
       this.participants.delete(m.data);
       this._emit('participantleft', { participant: p });
+    } else if (m.action === 'update' && m.data && m.data.id) {
+      const p = { ...(this.participants.get(m.data.id) || {}), ...m.data };
+      this.participants.set(p.id, p);
+      if (this.me && p.id === this.me.id) Object.assign(this.me, { name: p.name, mediaState: p.mediaState });
+      this._emit('participantupdated', { participant: p });
     }
   }
 
