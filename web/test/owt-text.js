@@ -1,11 +1,11 @@
-// The OWT `text` flow with the plain socket.io-client package, as the OWT JS SDK 5.1 drives
-// it, against the real all-in-one (portal and conference agent): Alice and Bob log in with
+// The OWT `text` flow with the plain socket.io-client package at the version the OWT JS SDK 5.1
+// bundles (3.1.2, installed as socket.io-client-3), as the SDK drives it, against the real all-in-one (portal and conference agent): Alice and Bob log in with
 // their tokens; Alice sends `text` {to: 'all', message}, acknowledged 'ok'; Bob receives the
 // `text` event {from: Alice's id, to: 'all', message} with exactly these fields, as before the
 // chat extension (docs/chat.md). Bob may also get `chat` new, which the OWT SDK ignores.
 // No browser. Env: PORTAL_URL, TOKEN_A, TOKEN_B.
 
-import { io } from 'socket.io-client';
+import { io } from 'socket.io-client-3';
 import { env, log, check } from './lib.js';
 
 const portal = env('PORTAL_URL');
