@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -23,6 +24,36 @@ var _ logging.LoggerFactory = Factory{}
 // NewLogger implements logging.LoggerFactory.
 func (f Factory) NewLogger(scope string) logging.LeveledLogger {
 	return logger{log: f.Log.With("pion", scope), info: f.InfoLevel}
+}
+
+// routine lists the starts of pion warnings that normal operation produces and that need no
+// operator's attention, logged at debug instead (an outside soak of clean joins and leaves
+// counted thousands of them; issue 21):
+//   - a PeerConnection closing while its SRTP session still accepts streams, and its ICE
+//     candidates' read loops ending on the closed socket ("stream is already closed",
+//     "closed pipe");
+//   - ICE checks that start before the remote candidates arrive (trickle, or the answer
+//     still on its way);
+//   - RTCP of a simulcast layer arriving before its first RTP packet (pion fires OnTrack
+//     from RTP);
+//   - a packet on the shared UDP port for a transport that just closed.
+var routine = []string{
+	"Failed to accept RTP stream is already closed",
+	"Failed to accept RTCP stream is already closed",
+	"Failed to read from candidate",
+	"Failed to ping without candidate pairs",
+	"Incoming unhandled RTCP ssrc",
+	"mux: no endpoint for packet",
+}
+
+// warnLevel is the level of a pion warning: debug for routine ones, warn otherwise.
+func warnLevel(msg string) slog.Level {
+	for _, r := range routine {
+		if strings.HasPrefix(msg, r) && (r != "Failed to read from candidate" || strings.Contains(msg, "closed")) {
+			return slog.LevelDebug
+		}
+	}
+	return slog.LevelWarn
 }
 
 // logger adapts one pion scope.
@@ -49,7 +80,10 @@ func (l logger) Debug(msg string)                  { l.emit(slog.LevelDebug, msg
 func (l logger) Debugf(format string, args ...any) { l.emitf(slog.LevelDebug, format, args...) }
 func (l logger) Info(msg string)                   { l.emit(l.info, msg) }
 func (l logger) Infof(format string, args ...any)  { l.emitf(l.info, format, args...) }
-func (l logger) Warn(msg string)                   { l.emit(slog.LevelWarn, msg) }
-func (l logger) Warnf(format string, args ...any)  { l.emitf(slog.LevelWarn, format, args...) }
+func (l logger) Warn(msg string)                   { l.emit(warnLevel(msg), msg) }
+func (l logger) Warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.emit(warnLevel(msg), msg)
+}
 func (l logger) Error(msg string)                  { l.emit(slog.LevelError, msg) }
 func (l logger) Errorf(format string, args ...any) { l.emitf(slog.LevelError, format, args...) }
