@@ -22,9 +22,15 @@ type rewriter struct {
 	lastSeq    uint16 // highest output sequence number
 	lastTS     uint32 // output timestamp of lastSeq
 	lastAt     int64  // wall clock (ns) when lastSeq was sent
-	// skipped holds the input sequence numbers recently left out (skip), by seq%len, each
-	// plus one (0: empty): a duplicate of one must not be padded over the packet after it.
-	skipped [64]uint32
+	// seen holds the input sequence numbers recently sent or left out, by seq%len, each plus
+	// one (0: empty), with seenSkipped set when left out: a late packet is padded over only
+	// when its number was never used, and a packet reusing the number of one left out is not
+	// sent (its place in the output is gone: a broken or hostile publisher's duplicate).
+	seen [256]uint32
+	// shifted: since the last sync, some packet was left out, padded over or padding was
+	// inserted, so a late packet's place may be taken: only those within seen's window are
+	// sent (for the others nothing tells whether their place is free).
+	shifted bool
 }
 
 // rewrite returns the output sequence number and timestamp of p from src at wall time now
@@ -50,6 +56,11 @@ func (r *rewriter) rewrite(src *Track, p *Packet, now int64) (uint16, uint32, bo
 	if int16(p.Seq-r.hiSeq) > 0 {
 		r.hiSeq = p.Seq
 	}
+	slot := &r.seen[int(p.Seq)%len(r.seen)]
+	if *slot == uint32(p.Seq)+1|seenSkipped || r.shifted && int16(p.Seq-r.hiSeq) < 0 && int(r.hiSeq-p.Seq) >= len(r.seen) {
+		return 0, 0, false
+	}
+	*slot = uint32(p.Seq) + 1
 	seq, ts := p.Seq+off, p.Timestamp+r.tsOff
 	if int16(seq-r.lastSeq) > 0 {
 		r.lastSeq, r.lastTS, r.lastAt = seq, ts, now
@@ -69,10 +80,14 @@ func (r *rewriter) sync(p *Packet, now int64) {
 	}
 	r.started, r.synced, r.hiSeq, r.justSynced = true, true, p.Seq, true
 	r.seqs.reset(16, p.Seq, r.seqOff)
+	r.shifted, r.seen = false, [len(r.seen)]uint32{} // numbers of another source, or of before the gap
 	r.lastSeq = p.Seq + r.seqOff - 1
 	r.lastTS = p.Timestamp + r.tsOff
 	r.lastAt = now
 }
+
+// seenSkipped marks an entry of rewriter.seen whose packet was left out.
+const seenSkipped = 1 << 20
 
 // skip leaves input seq out of the output numbering (a packet of a temporal layer that is not
 // forwarded): the packets after it are numbered one lower, so the receiver sees no gap. A
@@ -80,16 +95,18 @@ func (r *rewriter) sync(p *Packet, now int64) {
 // returns its output number (late true), which the caller fills with padding, for the
 // receiver would otherwise ask for it in vain. The rewriter must be synced to the source.
 func (r *rewriter) skip(seq uint16) (fill uint16, late bool) {
-	slot := &r.skipped[int(seq)%len(r.skipped)]
+	slot := &r.seen[int(seq)%len(r.seen)]
 	if int16(seq-r.hiSeq) <= 0 {
 		off, ok := r.seqs.at(seq)
-		if !ok || seq == r.hiSeq || *slot == uint32(seq)+1 {
-			return 0, false // too old, or seen already (and sent or left out)
+		if !ok || int(r.hiSeq-seq) >= len(r.seen) || *slot&^seenSkipped == uint32(seq)+1 {
+			return 0, false // too old to tell, or seen already (sent or left out)
 		}
-		*slot = uint32(seq) + 1
+		*slot = uint32(seq) + 1 | seenSkipped
+		r.shifted = true
 		return seq + off, true
 	}
-	*slot = uint32(seq) + 1
+	*slot = uint32(seq) + 1 | seenSkipped
+	r.shifted = true
 	r.hiSeq = seq
 	r.seqOff--
 	r.seqs.push(seq+1, r.seqOff)
@@ -99,6 +116,7 @@ func (r *rewriter) skip(seq uint16) (fill uint16, late bool) {
 // pad moves the numbering of later input packets up by n: the n output numbers after lastSeq
 // carry padding.
 func (r *rewriter) pad(n uint16) {
+	r.shifted = true
 	r.seqOff += n
 	r.seqs.push(r.hiSeq+1, r.seqOff)
 }

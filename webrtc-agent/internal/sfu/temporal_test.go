@@ -266,3 +266,45 @@ func TestSFUTemporalBitrate(t *testing.T) {
 		t.Fatalf("rates %d, %d, %d; want about 24k, 48k, 96k", b0, b1, b2)
 	}
 }
+
+// FuzzTemporalRewrite drives a down-track with a temporal ceiling through arbitrary orders of
+// VP8 packets (sequence numbers and picture IDs jumping back and forth, any TID, sync and key
+// bits, ceiling changes): no two different input packets may be sent under one sequence
+// number, and a padding packet never takes a number a media packet has.
+func FuzzTemporalRewrite(f *testing.F) {
+	f.Add([]byte{1, 0x10, 1, 1, 0x80, 1, 1, 0x40, 1, 2, 0x02, 0})
+	f.Add([]byte{1, 0x10, 0, 3, 0xC0, 1, 0xFE, 0x80, 0, 1, 0x01, 1, 2, 0x47, 1})
+	f.Fuzz(func(t *testing.T, steps []byte) {
+		tr, d, w := temporalRig()
+		seq, pid := uint16(1000), uint16(30000)
+		for i := 0; i+2 < len(steps) && i < 3*400; i += 3 {
+			seq += uint16(int8(steps[i]))
+			b := steps[i+1]
+			pid = (pid + uint16(int8(steps[i+2]))) & 0x7FFF
+			if c := b & 0x07; c != 0 {
+				d.SetTemporal([]uint8{0, 0, 1, 2, AllTemporal, 1, 0, AllTemporal}[c])
+			}
+			pkt := vp8TemporalPacket(seq, pid, b>>6, b&0x20 != 0, b&0x10 != 0, int(b>>3&1))
+			binary.BigEndian.PutUint16(pkt[12+9:], seq) // the input's number, to tell packets apart
+			tr.Forward(pkt)
+		}
+		media := map[uint16]uint16{} // output seq → input seq
+		var fills []uint16
+		for i, h := range w.snapshot() {
+			if h.Padding {
+				fills = append(fills, h.SequenceNumber)
+				continue
+			}
+			in := binary.BigEndian.Uint16(w.payloads[i][9:])
+			if prev, ok := media[h.SequenceNumber]; ok && prev != in {
+				t.Fatalf("output seq %d sent for inputs %d and %d", h.SequenceNumber, prev, in)
+			}
+			media[h.SequenceNumber] = in
+		}
+		for _, s := range fills {
+			if in, ok := media[s]; ok {
+				t.Fatalf("padding sent as seq %d, input %d's number", s, in)
+			}
+		}
+	})
+}
