@@ -208,7 +208,18 @@ func (s *Store) DeleteRoom(ctx context.Context, serviceID, roomID string) error 
 	if err != nil {
 		return err
 	}
-	res, err := s.rooms.DeleteOne(ctx, bson.D{{Key: "_id", Value: roomID}, {Key: "service", Value: serviceID}})
+	// The messages go first: a failure then leaves the room in place (an error answered for a
+	// deletion that happened would make a retry answer 404), and a retry finishes the job.
+	filter := bson.D{{Key: "_id", Value: roomID}, {Key: "service", Value: serviceID}}
+	if n, err := s.rooms.CountDocuments(ctx, filter); err != nil {
+		return s.fail(ctx, "delete room "+roomID, err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: room %s in service %s", store.ErrNotFound, roomID, serviceID)
+	}
+	if _, err := s.chat.DeleteMany(ctx, bson.D{{Key: "room", Value: roomID}}); err != nil {
+		return s.fail(ctx, "delete messages of room "+roomID, err)
+	}
+	res, err := s.rooms.DeleteOne(ctx, filter)
 	if err != nil {
 		return s.fail(ctx, "delete room "+roomID, err)
 	}
@@ -217,8 +228,5 @@ func (s *Store) DeleteRoom(ctx context.Context, serviceID, roomID string) error 
 	}
 	// Best effort: a pool entry left behind is dropped by the claim that finds its room gone.
 	_, _ = s.leavePool(ctx, serviceID, roomID)
-	if _, err := s.chat.DeleteMany(ctx, bson.D{{Key: "room", Value: roomID}}); err != nil {
-		return s.fail(ctx, "delete messages of room "+roomID, err)
-	}
 	return nil
 }
