@@ -290,11 +290,18 @@ func (n *nodeScript) wait(t *testing.T) nodeResult {
 var errNoStream = errors.New("no stream from the browser")
 
 func testTwoPages(t *testing.T, srv server, art string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	runPagesScript(t, srv, art, "demo.js", "two-pages", 90*time.Second)
+}
+
+// runPagesScript runs a node script of web/test whose demo pages join room on the portal,
+// within timeout, and logs how long it took.
+func runPagesScript(t *testing.T, srv server, art, script, room string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	n := startNode(t, ctx, "demo.js", "PORTAL_URL="+srv.portal, "ROOM=two-pages", envArtifacts+"="+art)
+	n := startNode(t, ctx, script, "PORTAL_URL="+srv.portal, "ROOM="+room, envArtifacts+"="+art)
 	res := n.wait(t)
-	t.Logf("two pages: %d ms", res.MS)
+	t.Logf("%s: %d ms", script, res.MS)
 }
 
 func testConsole(t *testing.T, srv server, art string) {

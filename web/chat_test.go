@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -9,9 +8,5 @@ import (
 // testChat runs web/test/chat.js: two demo pages use the chat panel (history at join,
 // reactions, edit, delete, content shown as text) and the library's refusal of a foreign edit.
 func testChat(t *testing.T, srv server, art string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 75*time.Second)
-	defer cancel()
-	n := startNode(t, ctx, "chat.js", "PORTAL_URL="+srv.portal, "ROOM=chat-room", envArtifacts+"="+art)
-	res := n.wait(t)
-	t.Logf("chat: %d ms", res.MS)
+	runPagesScript(t, srv, art, "chat.js", "chat-room", 75*time.Second)
 }
