@@ -151,7 +151,8 @@ func (s *session) Err() error {
 }
 
 // close ends the session once: it unroutes progress, closes the PeerConnection and waits
-// for the session's goroutines.
+// for the session's goroutines. Progress is unrouted before ended is closed, so a caller
+// woken by ended (a failed Publish) never finds the session still registered.
 func (s *session) close(cause error) {
 	s.mu.Lock()
 	if s.err != nil {
@@ -159,13 +160,13 @@ func (s *session) close(cause error) {
 		return
 	}
 	s.err = cause
-	close(s.ended)
-	s.mu.Unlock()
-	s.c.mu.Lock()
+	s.c.mu.Lock() // lock order: session, then client (nothing holds the client's lock to take a session's)
 	if s.c.sessions[s.transportID] == s {
 		delete(s.c.sessions, s.transportID)
 	}
 	s.c.mu.Unlock()
+	close(s.ended)
+	s.mu.Unlock()
 	_ = s.pc.Close()
 	s.wg.Wait()
 }
