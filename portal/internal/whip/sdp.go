@@ -17,11 +17,11 @@ const maxSDPBytes = 64 << 10
 
 // section is one m-section of an offer, as far as WHIP and WHEP need it.
 type section struct {
-	kind     string // audio, video, application, …
-	mid      string
-	dir      string // sendrecv (default), sendonly, recvonly, inactive
-	port0    bool   // port 0: rejected, unless bundle-only (RFC 8843 §6)
-	bundled  bool   // a=bundle-only
+	kind    string // audio, video, application, …
+	mid     string
+	dir     string // sendrecv (default), sendonly, recvonly, inactive
+	port0   bool   // port 0: rejected, unless bundle-only (RFC 8843 §6)
+	bundled bool   // a=bundle-only
 }
 
 // rejected reports an m-section the offerer turned off.
