@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	rtc "github.com/conclave-rtc/conclave/client"
+	"github.com/conclave-rtc/conclave/client/whip"
+	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
+	"github.com/conclave-rtc/conclave/internal/e2eutil/participant"
+	"github.com/pion/webrtc/v4"
+)
+
+// whipRoom is a running all-in-one with a room, an observer that sees stream events, and a
+// pion API restricted to loopback for WHIP/WHEP peers.
+type whipRoom struct {
+	srv    rtServer
+	room   string
+	obs    *rtc.Client
+	events *participant.Recorder
+	api    *webrtc.API
+	http   *http.Client
+}
+
+func newWHIPRoom(t *testing.T) *whipRoom {
+	t.Helper()
+	srv := startRealtimeAllInOne(t)
+	w := &whipRoom{srv: srv, room: srv.api.CreateRoom(t, "whip"), events: participant.NewRecorder(),
+		// No keep-alive: a server connection's goroutines end with each request, so the
+		// goroutine count can return to its baseline.
+		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}}
+	api, err := rtc.NewAPI(rtc.Options{LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.api = api
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts := loopbackClient
+	opts.Events = w.events.Events()
+	w.obs, _ = participant.JoinReady(ctx, t, func() string { return w.token(t, "observer", "presenter") }, opts)
+	return w
+}
+
+func (w *whipRoom) token(t *testing.T, user, role string) string {
+	return w.srv.api.MustToken(t, w.room, user, role, "")
+}
+
+func (w *whipRoom) opts(token string, onTrack func(*webrtc.TrackRemote, *webrtc.RTPReceiver)) whip.Options {
+	return whip.Options{Token: token, API: w.api, HTTP: w.http, Trickle: true, OnTrack: onTrack}
+}
+
+// metric reads one unlabelled sample of the all-in-one's /metrics.
+func (w *whipRoom) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	r := w.srv.api.Do(t, "GET", "/metrics", nil)
+	sc := bufio.NewScanner(bytes.NewReader(r.Body))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
+}
+
+// participants returns the ids of the room's participants.
+func (w *whipRoom) participants(t *testing.T) []string {
+	t.Helper()
+	var list []struct {
+		ID string `json:"id"`
+	}
+	e2eutil.Must(t, w.srv.api.Do(t, "GET", "/v1/rooms/"+w.room+"/participants", nil), http.StatusOK).Decode(t, &list)
+	out := make([]string, 0, len(list))
+	for _, p := range list {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+// waitReleased waits until only the observer is in the room, no WebRTC transport but the
+// observer's is left, and the process has no more goroutines than at baseline.
+func (w *whipRoom) waitReleased(t *testing.T, transports, goroutines float64) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p, tr, g := w.participants(t), w.metric(t, "conclave_webrtc_transports"), w.metric(t, "go_goroutines")
+		if len(p) == 1 && p[0] == w.obs.ID() && tr <= transports && g <= goroutines {
+			t.Logf("released: participants %v, transports %.0f, goroutines %.0f (baseline %.0f)", p, tr, g, goroutines)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still allocated: participants %v (want only %s), transports %.0f (want %.0f), goroutines %.0f (baseline %.0f)",
+				p, w.obs.ID(), tr, transports, g, goroutines)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// streamAdded waits for the `stream add` of a forward stream not in skip and returns it.
+func (w *whipRoom) streamAdded(ctx context.Context, t *testing.T, skip map[string]bool) (protocol.StreamInfo, time.Time) {
+	t.Helper()
+	var info protocol.StreamInfo
+	at := w.events.WaitAt(ctx, t, "stream add", func(v any) bool {
+		ev, ok := v.(protocol.StreamEvent)
+		if !ok || ev.Status != "add" || skip[ev.ID] {
+			return false
+		}
+		got, ok := rtc.StreamInfoOf(ev)
+		if ok && got.Type == "forward" {
+			info = got
+		}
+		return ok && got.Type == "forward"
+	})
+	return info, at
+}
+
+// TestE2EWHIP publishes with a pion WHIP client (trickle by PATCH) into a room where an
+// OWT Go client decodes it, plays the stream back with a pion WHEP client (trickle, ICE
+// restart, DELETE), and checks that bad requests get their RFC status and leave nothing
+// allocated.
+func TestE2EWHIP(t *testing.T) {
+	w := newWHIPRoom(t)
+	baseTransports, baseGoroutines := w.metric(t, "conclave_webrtc_transports"), w.metric(t, "go_goroutines")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	posted := time.Now()
+	pub, err := whip.Publish(ctx, w.srv.portal+"/whip", participant.ClipTracks(t, webrtc.MimeTypeVP8), w.opts(w.token(t, "encoder", "presenter"), nil))
+	if err != nil {
+		t.Fatalf("WHIP publish: %v", err)
+	}
+	stream, added := w.streamAdded(ctx, t, nil)
+	_, obsCounts := subscribeCounted(ctx, t, w.obs, stream)
+	obsCounts.wait(ctx, t, webrtc.MimeTypeVP8, 1)
+	firstFrame := time.Since(posted)
+	obsCounts.wait(ctx, t, webrtc.MimeTypeOpus, 10)
+	obsCounts.wait(ctx, t, webrtc.MimeTypeVP8, 30)
+	if n, err := pub.Trickled(); n == 0 || err != nil {
+		t.Fatalf("WHIP trickle: %d candidates sent, err %v", n, err)
+	}
+	t.Logf("WHIP publish: POST → stream add %s, POST → first decoded frame at an OWT subscriber %s", added.Sub(posted), firstFrame)
+
+	playCounts := newCounters(t)
+	played := time.Now()
+	play, err := whip.Play(ctx, w.srv.portal+"/whep/"+stream.ID, []string{"audio", "video"}, w.opts(w.token(t, "viewer", "viewer"), playCounts.onTrack))
+	if err != nil {
+		t.Fatalf("WHEP play: %v", err)
+	}
+	playCounts.wait(ctx, t, webrtc.MimeTypeVP8, 1)
+	t.Logf("WHEP play: POST → first decoded frame %s", time.Since(played))
+	playCounts.wait(ctx, t, webrtc.MimeTypeOpus, 10)
+	if n, err := play.Trickled(); n == 0 || err != nil {
+		t.Fatalf("WHEP trickle: %d candidates sent, err %v", n, err)
+	}
+	before := playCounts[strings.ToLower(webrtc.MimeTypeVP8)].Stats().Frames
+	if err := play.RestartICE(ctx); err != nil {
+		t.Fatalf("WHEP ICE restart: %v", err)
+	}
+	playCounts.wait(ctx, t, webrtc.MimeTypeVP8, int64(before)+30)
+
+	if err := play.Close(ctx); err != nil {
+		t.Fatalf("WHEP DELETE: %v", err)
+	}
+	if err := play.Close(ctx); !errors.Is(err, whip.ErrClosed) {
+		t.Fatalf("second Close = %v, want ErrClosed", err)
+	}
+	checkWHIPStatus(t, w, "DELETE", play.Resource(), "", "", "", http.StatusNotFound)
+	if err := pub.Close(ctx); err != nil {
+		t.Fatalf("WHIP DELETE: %v", err)
+	}
+	w.events.Wait(ctx, t, "stream remove", participant.StreamEvent("remove", stream.ID))
+	checkWHIPBadInput(t, w)
+	w.waitReleased(t, baseTransports, baseGoroutines)
+}
