@@ -182,6 +182,29 @@ func TestE2EWHIP(t *testing.T) {
 		t.Fatalf("WHIP DELETE: %v", err)
 	}
 	w.events.Wait(ctx, t, "stream remove", participant.StreamEvent("remove", stream.ID))
+	checkStreamKey(ctx, t, w, map[string]bool{stream.ID: true})
 	checkWHIPBadInput(t, w)
 	w.waitReleased(t, baseTransports, baseGoroutines)
+}
+
+// checkStreamKey publishes with a stream key made by signed REST, then revokes it: the key
+// no longer opens a session.
+func checkStreamKey(ctx context.Context, t *testing.T, w *whipRoom, skip map[string]bool) {
+	t.Helper()
+	var k struct{ ID, Key string }
+	path := "/v1/rooms/" + w.room + "/streamkeys"
+	e2eutil.Must(t, w.srv.api.Do(t, "POST", path, map[string]string{"user": "obs", "role": "presenter"}), http.StatusOK).Decode(t, &k)
+	pub, err := whip.Publish(ctx, w.srv.portal+"/whip", participant.ClipTracks(t, webrtc.MimeTypeH264), w.opts(k.Key, nil))
+	if err != nil {
+		t.Fatalf("WHIP publish with a stream key: %v", err)
+	}
+	stream, _ := w.streamAdded(ctx, t, skip)
+	_, counts := subscribeCounted(ctx, t, w.obs, stream)
+	counts.wait(ctx, t, webrtc.MimeTypeH264, 10)
+	if err := pub.Close(ctx); err != nil {
+		t.Fatalf("DELETE: %v", err)
+	}
+	w.events.Wait(ctx, t, "stream remove", participant.StreamEvent("remove", stream.ID))
+	e2eutil.Must(t, w.srv.api.Do(t, "DELETE", path+"/"+k.ID, nil), http.StatusOK)
+	checkWHIPStatus(t, w, "POST", "/whip", "application/sdp", k.Key, whipOffer, http.StatusUnauthorized)
 }
