@@ -24,28 +24,12 @@ func TestE2EWHIPGStreamer(t *testing.T) {
 
 	started := time.Now()
 	gst := e2eutil.StartWHIPClient(t, w.srv.portal+"/whip", w.token(t, "gstreamer", "presenter"), "vp8")
-	stream, added := w.streamAdded(ctx, t, nil)
-	_, counts := subscribeCounted(ctx, t, w.obs, stream)
-	counts.wait(ctx, t, webrtc.MimeTypeVP8, 1)
-	firstFrame := time.Since(started)
-	counts.wait(ctx, t, webrtc.MimeTypeOpus, 50)
-	counts.wait(ctx, t, webrtc.MimeTypeVP8, 60)
+	stream, added, firstFrame := w.watchNewStream(ctx, t, nil, started, webrtc.MimeTypeVP8, 60)
 	t.Logf("whip-client: start → stream add %s, start → first decoded frame at an OWT subscriber %s (process start and GStreamer pipeline included)",
 		added.Sub(started), firstFrame)
 
 	s := &sessionsRoom{api: w.srv.api, proc: w.srv.proc, room: w.room}
-	var sp span
-	sp.postSent = time.Now()
-	rec := s.addSession(t, "recordings", map[string]any{"container": "auto", "media": avFrom(stream.ID, stream.ID)})
-	sp.postAnswered = time.Now()
-	file := checkStorage(t, rec, ".mkv")
-	time.Sleep(3 * time.Second)
-	s.stopRecording(t, rec.ID, file, &sp)
-	p := e2eutil.Probe(t, file)
-	if p.Codecs()["video"] != "vp8" || p.Codecs()["audio"] != "opus" {
-		t.Fatalf("%s has %v, want vp8 + opus", file, p.Codecs())
-	}
-	sp.check(t, p.Duration)
+	p := s.recordFor(t, avFrom(stream.ID, stream.ID), ".mkv", 3*time.Second, "vp8", "opus")
 	t.Logf("recording of the WHIP stream: %v, %s long", p.Codecs(), p.Duration)
 
 	e2eutil.StopWHIPClient(gst)

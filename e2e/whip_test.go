@@ -127,6 +127,20 @@ func (w *whipRoom) streamAdded(ctx context.Context, t *testing.T, skip map[strin
 	return info, at
 }
 
+// watchNewStream waits for a forward stream not in skip, has the observer subscribe it and decode
+// frames frames of video (of mime) and of audio. It returns the stream, when it was added and
+// how long after since its first video frame was decoded.
+func (w *whipRoom) watchNewStream(ctx context.Context, t *testing.T, skip map[string]bool, since time.Time, mime string, frames int64) (protocol.StreamInfo, time.Time, time.Duration) {
+	t.Helper()
+	stream, added := w.streamAdded(ctx, t, skip)
+	_, counts := subscribeCounted(ctx, t, w.obs, stream)
+	counts.wait(ctx, t, mime, 1)
+	first := time.Since(since)
+	counts.wait(ctx, t, webrtc.MimeTypeOpus, frames)
+	counts.wait(ctx, t, mime, frames)
+	return stream, added, first
+}
+
 // TestE2EWHIP publishes with a pion WHIP client (trickle by PATCH) into a room where an
 // OWT Go client decodes it, plays the stream back with a pion WHEP client (trickle, ICE
 // restart, DELETE), and checks that bad requests get their RFC status and leave nothing
@@ -142,12 +156,7 @@ func TestE2EWHIP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WHIP publish: %v", err)
 	}
-	stream, added := w.streamAdded(ctx, t, nil)
-	_, obsCounts := subscribeCounted(ctx, t, w.obs, stream)
-	obsCounts.wait(ctx, t, webrtc.MimeTypeVP8, 1)
-	firstFrame := time.Since(posted)
-	obsCounts.wait(ctx, t, webrtc.MimeTypeOpus, 10)
-	obsCounts.wait(ctx, t, webrtc.MimeTypeVP8, 30)
+	stream, added, firstFrame := w.watchNewStream(ctx, t, nil, posted, webrtc.MimeTypeVP8, 30)
 	if n, err := pub.Trickled(); n == 0 || err != nil {
 		t.Fatalf("WHIP trickle: %d candidates sent, err %v", n, err)
 	}
@@ -198,9 +207,7 @@ func checkStreamKey(ctx context.Context, t *testing.T, w *whipRoom, skip map[str
 	if err != nil {
 		t.Fatalf("WHIP publish with a stream key: %v", err)
 	}
-	stream, _ := w.streamAdded(ctx, t, skip)
-	_, counts := subscribeCounted(ctx, t, w.obs, stream)
-	counts.wait(ctx, t, webrtc.MimeTypeH264, 10)
+	stream, _, _ := w.watchNewStream(ctx, t, skip, time.Now(), webrtc.MimeTypeH264, 10)
 	if err := pub.Close(ctx); err != nil {
 		t.Fatalf("DELETE: %v", err)
 	}

@@ -39,21 +39,8 @@ func streamKeyOf(k store.StreamKey) streamKeyOut {
 // createStreamKey answers POST …/streamkeys {user, role}: the key string is in the answer
 // and nowhere else (the store keeps its hash).
 func (a *API) createStreamKey(c *gin.Context) {
-	data, ok := a.body(c)
+	req, r, ok := a.userAndRole(c)
 	if !ok {
-		return
-	}
-	req, err := validate.Token(data)
-	if err != nil {
-		respond.Error(c, err)
-		return
-	}
-	r := currentRoom(c)
-	if who := auth.FromContext(c); who.HasUser {
-		req.User, req.Role = who.User, who.Role
-	}
-	if _, ok := r.Role(req.Role); req.User == "" || !ok {
-		respond.Error(c, errs.BadRequest("Name or role not valid"))
 		return
 	}
 	k := store.StreamKey{ID: ids.ObjectID(), ServiceID: auth.FromContext(c).Service.ID, RoomID: r.ID,
