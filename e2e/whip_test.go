@@ -180,6 +180,7 @@ func TestE2EWHIP(t *testing.T) {
 	}
 	playCounts.wait(ctx, t, webrtc.MimeTypeVP8, int64(before)+30)
 
+	checkWHEPMixed(ctx, t, w)
 	if err := play.Close(ctx); err != nil {
 		t.Fatalf("WHEP DELETE: %v", err)
 	}
@@ -214,4 +215,20 @@ func checkStreamKey(ctx context.Context, t *testing.T, w *whipRoom, skip map[str
 	w.events.Wait(ctx, t, "stream remove", participant.StreamEvent("remove", stream.ID))
 	e2eutil.Must(t, w.srv.api.Do(t, "DELETE", path+"/"+k.ID, nil), http.StatusOK)
 	checkWHIPStatus(t, w, "POST", "/whip", "application/sdp", k.Key, whipOffer, http.StatusUnauthorized)
+}
+
+// checkWHEPMixed plays the room's mixed view (POST /whep, no stream) and decodes its video.
+func checkWHEPMixed(ctx context.Context, t *testing.T, w *whipRoom) {
+	t.Helper()
+	counts := newCounters(t)
+	posted := time.Now()
+	mixed, err := whip.Play(ctx, w.srv.portal+"/whep?view=common", []string{"audio", "video"}, w.opts(w.token(t, "mixviewer", "viewer"), counts.onTrack))
+	if err != nil {
+		t.Fatalf("WHEP play of the mixed view: %v", err)
+	}
+	counts.wait(ctx, t, webrtc.MimeTypeVP8, 10)
+	t.Logf("WHEP play of the mixed view: POST → 10 decoded frames %s", time.Since(posted))
+	if err := mixed.Close(ctx); err != nil {
+		t.Fatalf("WHEP DELETE of the mixed view: %v", err)
+	}
 }
