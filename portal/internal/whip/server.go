@@ -264,12 +264,20 @@ func (s *Server) register(ss *session) *Error {
 		defer s.wg.Done()
 		<-ss.sock.ended
 		s.log.Info(ss.kind+" session ended", "session", ss.id, "reason", ss.sock.why())
-		ss.close(ss.sock.why())
-		s.mu.Lock()
-		delete(s.sessions, ss.id)
-		s.mu.Unlock()
+		s.end(ss, ss.sock.why())
 	}()
 	return nil
+}
+
+// end closes a session and forgets it, before it returns: a request that follows finds no
+// session.
+func (s *Server) end(ss *session, reason string) {
+	ss.close(reason)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[ss.id] == ss {
+		delete(s.sessions, ss.id)
+	}
 }
 
 // lookup returns the live session of kind with id.
@@ -291,8 +299,7 @@ func (s *Server) delete(kind string) http.HandlerFunc {
 			writeError(w, e)
 			return
 		}
-		ss.close("deleted by the client")
-		<-ss.closed
+		s.end(ss, "deleted by the client")
 		w.WriteHeader(http.StatusOK)
 	}
 }
