@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/conclave-rtc/conclave/internal/e2eutil"
 )
 
 // whipOffer is a syntactically complete offer (as GStreamer's webrtcbin writes them) whose
@@ -84,6 +86,7 @@ func checkWHIPBadInput(t *testing.T, w *whipRoom) {
 			checkWHIPStatus(t, w, c.method, c.path, c.ctype, c.auth(), c.body, c.want)
 		})
 	}
+	checkWHIPRoomFull(t, w)
 	checkWHIPStatus(t, w, "OPTIONS", "/whip", "", "", "", http.StatusNoContent)
 	checkWHIPStatus(t, w, "OPTIONS", "/whep/sessions/0123", "", "", "", http.StatusNoContent)
 }
@@ -102,4 +105,34 @@ func (w *whipRoom) usedToken(t *testing.T) func() string {
 			strings.ReplaceAll(whipOffer, "a=sendonly", "a=recvonly"), http.StatusNotFound)
 		return tok
 	}
+}
+
+// checkWHIPRoomFull fills a room of one participant with a WHIP session: the next POST is
+// refused with 503 and leaves nothing; the first session ends with its DELETE.
+func checkWHIPRoomFull(t *testing.T, w *whipRoom) {
+	t.Helper()
+	var room struct {
+		ID string `json:"_id"`
+	}
+	e2eutil.Must(t, w.srv.api.Do(t, "POST", "/v1/rooms", map[string]any{"name": "full", "options": map[string]any{"participantLimit": 1}}),
+		http.StatusOK).Decode(t, &room)
+	token := func() string { return w.srv.api.MustToken(t, room.ID, "enc", "presenter", "") }
+	req, err := http.NewRequest("POST", w.srv.portal+"/whip", strings.NewReader(whipOffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	req.Header.Set("Authorization", "Bearer "+token())
+	res, err := w.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Location") == "" {
+		t.Fatalf("first POST into the room of one: %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	checkWHIPStatus(t, w, "POST", "/whip", "application/sdp", token(), whipOffer, http.StatusServiceUnavailable)
+	checkWHIPStatus(t, w, "DELETE", res.Header.Get("Location"), "", "", "", http.StatusOK)
+	// Deleting the room ends it now (an empty room would stay live for 30 s).
+	e2eutil.Must(t, w.srv.api.Do(t, "DELETE", "/v1/rooms/"+room.ID, nil), http.StatusOK)
 }

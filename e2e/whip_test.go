@@ -161,6 +161,12 @@ func TestE2EWHIP(t *testing.T) {
 		t.Fatalf("WHIP trickle: %d candidates sent, err %v", n, err)
 	}
 	t.Logf("WHIP publish: POST → stream add %s, POST → first decoded frame at an OWT subscriber %s", added.Sub(posted), firstFrame)
+	if links := pub.Links(); len(links) == 0 || !strings.Contains(links[0], `rel="ice-server"`) {
+		t.Fatalf("Link headers %q: want the all-in-one's STUN/TURN servers", links)
+	}
+	// The WHIP stream is a forward stream like any: it goes into the mixed view by REST.
+	e2eutil.Must(t, w.srv.api.Do(t, "PATCH", "/v1/rooms/"+w.room+"/streams/"+stream.ID,
+		[]map[string]any{{"op": "add", "path": "/info/inViews", "value": "common"}}), http.StatusOK)
 
 	playCounts := newCounters(t)
 	played := time.Now()
