@@ -18,7 +18,7 @@ func TestE2EWHIPGStreamer(t *testing.T) {
 	needMediaTools(t)
 	e2eutil.Need(t, e2eutil.WHIPClientBin+" (apt-get install simple-whip-client) and cc", e2eutil.OnPath(e2eutil.WHIPClientBin, "cc"))
 	w := newWHIPRoom(t)
-	baseTransports, baseGoroutines := w.metric(t, "conclave_webrtc_transports"), w.metric(t, "go_goroutines")
+	baseTransports, baseGoroutines := w.baseline(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

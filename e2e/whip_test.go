@@ -76,6 +76,25 @@ func (w *whipRoom) metric(t *testing.T, name string) float64 {
 	return 0
 }
 
+// baseline returns the transports and goroutines of the settled server: the room's start
+// (its mixed view, the observer's subscription set-up) goes on for a moment after the join,
+// so the goroutine count is read until three reads 200 ms apart agree.
+func (w *whipRoom) baseline(t *testing.T) (transports, goroutines float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	same, last := 0, -1.0
+	for same < 3 && time.Now().Before(deadline) {
+		g := w.metric(t, "go_goroutines")
+		if g == last {
+			same++
+		} else {
+			same, last = 1, g
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return w.metric(t, "conclave_webrtc_transports"), last
+}
+
 // participants returns the ids of the room's participants.
 func (w *whipRoom) participants(t *testing.T) []string {
 	t.Helper()
@@ -147,7 +166,7 @@ func (w *whipRoom) watchNewStream(ctx context.Context, t *testing.T, skip map[st
 // allocated.
 func TestE2EWHIP(t *testing.T) {
 	w := newWHIPRoom(t)
-	baseTransports, baseGoroutines := w.metric(t, "conclave_webrtc_transports"), w.metric(t, "go_goroutines")
+	baseTransports, baseGoroutines := w.baseline(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
