@@ -70,6 +70,8 @@ func checkWHIPBadInput(t *testing.T, w *whipRoom) {
 		{"empty SDP", "POST", "/whip", "application/sdp", "", w.tokenFn(t, "presenter"), http.StatusBadRequest},
 		{"no audio or video", "POST", "/whip", "application/sdp", noMedia, w.tokenFn(t, "presenter"), http.StatusNotAcceptable},
 		{"recvonly offer to WHIP", "POST", "/whip", "application/sdp", strings.ReplaceAll(whipOffer, "a=sendonly", "a=recvonly"), w.tokenFn(t, "presenter"), http.StatusNotAcceptable},
+		{"no codec the room allows", "POST", "/whip", "application/sdp", strings.ReplaceAll(whipOffer, "VP8/90000", "H265/90000"), w.tokenFn(t, "presenter"), http.StatusNotAcceptable},
+		{"sendrecv offer to WHIP", "POST", "/whip", "application/sdp", strings.ReplaceAll(whipOffer, "a=sendonly", "a=sendrecv"), w.tokenFn(t, "presenter"), http.StatusNotAcceptable},
 		{"wrong content type", "POST", "/whip", "application/json", whipOffer, w.tokenFn(t, "presenter"), http.StatusUnsupportedMediaType},
 		{"no token", "POST", "/whip", "application/sdp", whipOffer, func() string { return "" }, http.StatusUnauthorized},
 		{"garbage token", "POST", "/whip", "application/sdp", whipOffer, func() string { return "not-a-token" }, http.StatusUnauthorized},

@@ -116,10 +116,11 @@ type track struct {
 	kind, mid string
 }
 
-// tracks returns the offer's live audio and video m-sections whose direction allows dir
-// ("send" for WHIP: sendonly or sendrecv; "recv" for WHEP: recvonly or sendrecv), at most
-// one of each kind (an OWT stream has one audio and one video track). Other m-sections are
-// left to the webrtc agent, which answers them inactive.
+// tracks returns the offer's live audio and video m-sections of direction dir+"only"
+// ("send" for WHIP, "recv" for WHEP: the webrtc agent takes a publication's tracks sendonly
+// and a subscription's recvonly, RFC 9725 §4.2), at most one of each kind (an OWT stream has
+// one audio and one video track). Other m-sections are left to the webrtc agent, which
+// answers them inactive.
 func (o offer) tracks(dir string) ([]track, error) {
 	var out []track
 	seen := map[string]bool{}
@@ -127,7 +128,7 @@ func (o offer) tracks(dir string) ([]track, error) {
 		if s.rejected() || (s.kind != "audio" && s.kind != "video") {
 			continue
 		}
-		if s.dir != "sendrecv" && s.dir != dir+"only" {
+		if s.dir != dir+"only" {
 			continue
 		}
 		if s.mid == "" {

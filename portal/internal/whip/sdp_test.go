@@ -57,7 +57,7 @@ func TestWHIPOfferTracks(t *testing.T) {
 		{"two videos", strings.Replace(gstOffer, "m=audio", "m=video", 1), "send", 0, ErrNoMedia},
 		{"no mid", strings.Replace(gstOffer, "a=mid:video0\r\n", "", 1), "send", 0, ErrMalformedSDP},
 		{"recvonly for WHEP", strings.ReplaceAll(gstOffer, "sendonly", "recvonly"), "recv", 2, nil},
-		{"sendrecv counts both ways", strings.ReplaceAll(gstOffer, "a=sendonly\r\n", ""), "recv", 2, nil},
+		{"sendrecv (the default) is neither", strings.ReplaceAll(gstOffer, "a=sendonly\r\n", ""), "send", 0, ErrNoMedia},
 		{"inactive", strings.ReplaceAll(gstOffer, "sendonly", "inactive"), "send", 0, ErrNoMedia},
 	}
 	for _, tc := range tests {
