@@ -113,3 +113,14 @@ func SelectedCandidatePair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
 	}
 	return nil
 }
+
+// NewAPI returns the pion API a Client with opts uses (Options.API, or pion's default codecs
+// and interceptors with LoopbackOnly, ICETransportPolicy and ConfigureSettings applied), for
+// peers that signal otherwise, such as the WHIP and WHEP clients of package client/whip.
+func NewAPI(opts Options) (*webrtc.API, error) { return buildAPI(opts) }
+
+// OfferOnlyTrackCodec restricts a sending transceiver's offer to the codec its track sends
+// (for tracks of pre-encoded media, which cannot switch codec), as Publish does.
+func OfferOnlyTrackCodec(tr *webrtc.RTPTransceiver, t webrtc.TrackLocal) error {
+	return offerOnlyTrackCodec(tr, t)
+}

@@ -18,8 +18,9 @@ import (
 
 // rtServer is a running all-in-one `conclave` process and its super service client.
 type rtServer struct {
-	proc *e2eutil.Proc
-	api  e2eutil.RESTClient
+	proc   *e2eutil.Proc
+	api    e2eutil.RESTClient
+	portal string // http://host:port of the portal (signaling, WHIP and WHEP)
 }
 
 // startRealtimeAllInOne runs the all-in-one binary with loopback-only media and a known
@@ -43,7 +44,8 @@ func startRealtimeAllInOne(t *testing.T) rtServer {
 	base := fmt.Sprintf("http://127.0.0.1:%d", mport)
 	e2eutil.WaitHTTP(t, base+"/healthz", 30*time.Second, p)
 	e2eutil.WaitHTTP(t, "http://"+portalHost+"/healthz", 30*time.Second, p)
-	return rtServer{proc: p, api: e2eutil.RESTClient{Base: base, ServiceID: superID, Key: superKey}}
+	return rtServer{proc: p, api: e2eutil.RESTClient{Base: base, ServiceID: superID, Key: superKey},
+		portal: "http://" + portalHost}
 }
 
 // counters are frame counters by lower-case MIME type, fed by a subscription's tracks.

@@ -227,19 +227,27 @@ func checkRecordingMP4(t *testing.T, s *sessionsRoom) {
 	e2eutil.MustError(t, s.api.Do(t, "POST", s.path("v1", "recordings"),
 		map[string]any{"container": "mkv", "media": avFrom(aac, s.c)}), http.StatusBadRequest, 1301)
 
+	p := s.recordFor(t, avFrom(aac, s.c), ".mp4", 3*time.Second, "h264", "aac")
+	t.Logf("mp4: %v, %s long", p.Codecs(), p.Duration)
+}
+
+// recordFor records media (container auto) for about d, stops the recording and probes the
+// file: it must have the video and audio codecs and last what the recording's span allows.
+func (s *sessionsRoom) recordFor(t *testing.T, media map[string]any, ext string, d time.Duration, video, audio string) e2eutil.MediaInfo {
+	t.Helper()
 	var sp span
 	sp.postSent = time.Now()
-	rec := s.addSession(t, "recordings", map[string]any{"container": "auto", "media": avFrom(aac, s.c)})
+	rec := s.addSession(t, "recordings", map[string]any{"container": "auto", "media": media})
 	sp.postAnswered = time.Now()
-	file := checkStorage(t, rec, ".mp4")
-	time.Sleep(3 * time.Second)
+	file := checkStorage(t, rec, ext)
+	time.Sleep(d)
 	s.stopRecording(t, rec.ID, file, &sp)
 	p := e2eutil.Probe(t, file)
-	if p.Codecs()["video"] != "h264" || p.Codecs()["audio"] != "aac" {
-		t.Fatalf("%s has %v, want h264 + aac", file, p.Codecs())
+	if p.Codecs()["video"] != video || p.Codecs()["audio"] != audio {
+		t.Fatalf("%s has %v, want %s + %s", file, p.Codecs(), video, audio)
 	}
 	sp.check(t, p.Duration)
-	t.Logf("mp4: %v, %s long", p.Codecs(), p.Duration)
+	return p
 }
 
 // checkStreamingOut pushes a's VP8 + Opus to nginx-rtmp (transcoded to H.264 + AAC), then

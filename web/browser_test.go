@@ -105,6 +105,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("People", func(t *testing.T) { testPeople(t, srv, art) })
 	t.Run("OWTText", func(t *testing.T) { testOWTText(t, srv, art) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, srv, art) })
+	t.Run("WHEP", func(t *testing.T) { testWHEP(t, srv, art) })
 	t.Run("TURN", func(t *testing.T) { testTURN(t, bin, art) })
 }
 

@@ -213,11 +213,37 @@ type ChatStore interface {
 	DeleteRoomMessages(ctx context.Context, roomID string) error
 }
 
+// StreamKey is a long-lived, revocable publishing credential (a WHIP bearer for encoders
+// such as OBS, docs/whip-whep.md) scoped to one room and role. Only a hash of its secret is
+// stored: the secret is shown once, when the key is created.
+type StreamKey struct {
+	ID        string // 24 hex; the public part of the key string
+	ServiceID string
+	RoomID    string
+	User      string
+	Role      string
+	Hash      string // hex SHA-256 of the secret part
+	Created   time.Time
+}
+
+// StreamKeyStore keeps stream keys.
+type StreamKeyStore interface {
+	// CreateStreamKey stores k (ID set); ErrDuplicate if the id exists.
+	CreateStreamKey(ctx context.Context, k StreamKey) error
+	// GetStreamKey returns the key with that id; ErrNotFound if absent or deleted.
+	GetStreamKey(ctx context.Context, id string) (StreamKey, error)
+	// ListStreamKeys returns the room's keys, sorted by id.
+	ListStreamKeys(ctx context.Context, serviceID, roomID string) ([]StreamKey, error)
+	// DeleteStreamKey removes a key of the room; ErrNotFound if absent or of another room.
+	DeleteStreamKey(ctx context.Context, serviceID, roomID, id string) error
+}
+
 // Store is everything a Conclave deployment persists.
 type Store interface {
 	ServiceStore
 	RoomStore
 	ChatStore
+	StreamKeyStore
 	TokenStore
 	KeyStore
 	LeaseStore

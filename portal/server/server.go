@@ -27,6 +27,7 @@ import (
 	"github.com/conclave-rtc/conclave/portal/internal/rooms"
 	"github.com/conclave-rtc/conclave/portal/internal/signaling"
 	"github.com/conclave-rtc/conclave/portal/internal/socketio"
+	"github.com/conclave-rtc/conclave/portal/internal/whip"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -73,11 +74,12 @@ type Config struct {
 	Extra http.Handler
 }
 
-// Store is what the portal needs from the store: the token key, one-time tokens and the
-// room leases.
+// Store is what the portal needs from the store: the token key, one-time tokens, the
+// room leases and the stream keys of WHIP publishers.
 type Store interface {
 	signaling.TokenStore
 	rooms.Leases
+	whip.KeyStore
 }
 
 // Scheduler picks a worker for a task (*cluster.Registry).
@@ -108,6 +110,7 @@ type Server struct {
 	reg    *cluster.Registry // own registry when Deps.Scheduler was nil
 	hub    *signaling.Hub
 	sio    *socketio.Server
+	whip   *whip.Server
 }
 
 // New validates cfg and prepares a portal; it starts nothing.
@@ -181,9 +184,21 @@ func (s *Server) build() error {
 		return fmt.Errorf("portal: %w", err)
 	}
 	sio.OnConnection(hub.Mount)
+	var keys whip.KeyStore
+	if s.deps.Store != nil {
+		keys = s.deps.Store
+	}
 	s.hub, s.sio = hub, sio
+	s.whip = whip.New(whip.Config{ICEServers: s.cfg.ICEServers}, hub, keys, log)
 	return nil
 }
+
+// WHIPSessions returns the number of live WHIP and WHEP sessions.
+func (s *Server) WHIPSessions() int { return s.whip.Count() }
+
+// Participants returns the number of participants this portal holds (sockets and WHIP/WHEP
+// sessions).
+func (s *Server) Participants() int { return s.hub.Count() }
 
 // ID returns the portal's cluster worker id.
 func (s *Server) ID() string { return s.worker.ID }
@@ -218,6 +233,7 @@ func (s *Server) Run(ctx context.Context) error {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/socket.io/", s.sio)
+	s.whip.Register(mux)
 	if s.cfg.Extra != nil {
 		mux.Handle("/", s.cfg.Extra)
 	}
@@ -240,6 +256,7 @@ func (s *Server) Run(ctx context.Context) error {
 		<-gctx.Done()
 		s.hub.BeginShutdown()
 		_ = s.sio.Close() // releases long-polls and runs the disconnect handlers
+		s.whip.Close()    // WHIP/WHEP participants leave as sockets do
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		return hs.Shutdown(sctx)

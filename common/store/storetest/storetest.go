@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"Leases", leaseTests},
 		{"Nonces", nonceTests},
 		{"Chat", chatTests},
+		{"StreamKeys", streamKeyTests},
 		{"Misc", miscTests},
 	}
 	for _, g := range groups {

@@ -104,6 +104,7 @@ func (a *API) registerRooms(g *gin.RouterGroup) {
 		a.registerLive(one, k)
 	}
 	a.registerMessages(one)
+	a.registerStreamKeys(one)
 }
 
 // body reads the request's JSON body within the configured limit.

@@ -12,6 +12,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/ids"
+	"github.com/conclave-rtc/conclave/common/room"
 	"github.com/conclave-rtc/conclave/common/store"
 	"github.com/conclave-rtc/conclave/common/token"
 	"github.com/conclave-rtc/conclave/management-api/internal/auth"
@@ -24,21 +25,8 @@ const tokenKeyBytes = 64
 
 // createToken issues a one-time join token (owt-protocol.md §3.1).
 func (a *API) createToken(c *gin.Context) {
-	data, ok := a.body(c)
+	req, r, ok := a.userAndRole(c)
 	if !ok {
-		return
-	}
-	req, err := validate.Token(data)
-	if err != nil {
-		respond.Error(c, err)
-		return
-	}
-	r := currentRoom(c)
-	if who := auth.FromContext(c); who.HasUser {
-		req.User, req.Role = who.User, who.Role
-	}
-	if _, ok := r.Role(req.Role); req.User == "" || !ok {
-		respond.Error(c, errs.BadRequest("Name or role not valid"))
 		return
 	}
 	origin := a.cfg.DefaultPreference
@@ -51,6 +39,29 @@ func (a *API) createToken(c *gin.Context) {
 		return
 	}
 	respond.Text(c, s)
+}
+
+// userAndRole reads a token-shaped body {user, role, …} for the current room: the MAuth
+// user override applies, and the role must be one of the room's. It answers the error itself.
+func (a *API) userAndRole(c *gin.Context) (validate.TokenRequest, room.Room, bool) {
+	data, ok := a.body(c)
+	if !ok {
+		return validate.TokenRequest{}, room.Room{}, false
+	}
+	req, err := validate.Token(data)
+	if err != nil {
+		respond.Error(c, err)
+		return validate.TokenRequest{}, room.Room{}, false
+	}
+	r := currentRoom(c)
+	if who := auth.FromContext(c); who.HasUser {
+		req.User, req.Role = who.User, who.Role
+	}
+	if _, ok := r.Role(req.Role); req.User == "" || !ok {
+		respond.Error(c, errs.BadRequest("Name or role not valid"))
+		return validate.TokenRequest{}, room.Room{}, false
+	}
+	return req, r, true
 }
 
 // issueToken schedules a portal, stores the token record and returns the signed token.

@@ -17,11 +17,14 @@ type offerMedia struct {
 	direction webrtc.RTPTransceiverDirection
 	codecs    []webrtc.RTPCodecParameters // in offer (preference) order
 	rids      []string
+	// bundleOnly: a=bundle-only, whose port 0 means "only in the BUNDLE group", not
+	// rejected (RFC 8843 §6; GStreamer's webrtcbin offers max-bundle so).
+	bundleOnly bool
 }
 
 // closed reports whether the client closed or disabled the m-section.
 func (m offerMedia) closed() bool {
-	return m.port == 0 || m.direction == webrtc.RTPTransceiverDirectionInactive
+	return (m.port == 0 && !m.bundleOnly) || m.direction == webrtc.RTPTransceiverDirectionInactive
 }
 
 // maxOfferSize bounds the SDP the agent parses.
@@ -68,6 +71,7 @@ func parseMedia(md *sdp.MediaDescription) (offerMedia, error) {
 		return m, fmt.Errorf("no mid")
 	}
 	m.mid = mid
+	_, m.bundleOnly = md.Attribute("bundle-only")
 	m.direction = webrtc.RTPTransceiverDirectionSendrecv
 	for _, d := range []webrtc.RTPTransceiverDirection{webrtc.RTPTransceiverDirectionSendonly,
 		webrtc.RTPTransceiverDirectionRecvonly, webrtc.RTPTransceiverDirectionInactive} {

@@ -39,6 +39,15 @@ func TestTransportParseOffer(t *testing.T) {
 	if !closed.closed() || v.closed() {
 		t.Fatal("closed() wrong")
 	}
+	// A bundle-only m-section has port 0 and is open (RFC 8843 §6, GStreamer's max-bundle).
+	bundled, err := parseOffer(strings.Replace(testOffer, "m=video 9", "m=video 0", 1))
+	if err != nil || !bundled[1].closed() {
+		t.Fatalf("port 0 without bundle-only: closed %v, err %v", err == nil && bundled[1].closed(), err)
+	}
+	bundled, err = parseOffer(strings.Replace(strings.Replace(testOffer, "m=video 9", "m=video 0", 1), "a=mid:1\r\n", "a=mid:1\r\na=bundle-only\r\n", 1))
+	if err != nil || bundled[1].closed() {
+		t.Fatalf("bundle-only m-section: closed %v, err %v", err == nil && bundled[1].closed(), err)
+	}
 	for _, bad := range []string{"", "garbage", "v=0\r\n", strings.Replace(testOffer, "a=mid:1\r\n", "", 1),
 		strings.Replace(testOffer, "a=fingerprint:sha-256 AA:BB\r\n", "", 1),
 		strings.Replace(testOffer, "a=mid:1", "a=mid:0", 1)} {
