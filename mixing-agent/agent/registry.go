@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"context"
+
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/mixing-agent/codec"
 	"github.com/conclave-rtc/conclave/mixing-agent/internal/pipeline"
 )
 
@@ -108,4 +111,16 @@ func (a *Agent) fail(id string, s session, reason string) {
 	a.bg.Add(1)
 	go func() { defer a.bg.Done(); s.stop() }()
 	a.emit(protocol.MixEvent{ID: id, Type: protocol.MixEventFailed, Reason: reason}, s.controllerID())
+}
+
+// releasingCMemory runs a pipeline, then hands the C memory its codecs freed back to the
+// operating system. glibc keeps freed memory in the arena of the thread that freed it, and a
+// pipeline's codecs allocate and free tens of MiB of frame buffers and tables from whatever
+// threads their goroutines ran on: without the trim a server's RSS rose by 30-40 MiB with
+// every round of mixed views and never came back (issue 21).
+func releasingCMemory(run func(ctx context.Context)) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		run(ctx)
+		codec.TrimCHeap()
+	}
 }
