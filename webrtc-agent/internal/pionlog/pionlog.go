@@ -47,7 +47,8 @@ func (f Factory) NewLogger(scope string) logging.LeveledLogger {
 //     logs this one as an error: "Failed to write packet: io: read/write on closed pipe");
 //   - a PeerConnection closed while it was still being set up (its participant left or
 //     vanished during the negotiation): ICE steps on the closed agent, the connection attempt
-//     canceled, the undeclared-media reader finding no DTLS transport.
+//     canceled, the DTLS handshake ended by the peer's close (EOF), the undeclared-media
+//     reader finding no DTLS transport.
 var routine = []struct{ prefix, contains string }{
 	{"Failed to accept RTP stream is already closed", ""},
 	{"Failed to accept RTCP stream is already closed", ""},
@@ -60,6 +61,7 @@ var routine = []struct{ prefix, contains string }{
 	{"Failed to write packet", "closed pipe"},
 	{"", "the agent is closed"},
 	{"Failed to start manager", "connecting canceled by caller"},
+	{"Failed to start manager", "handshake error: EOF"},
 	{"undeclaredMediaProcessor failed to open Srt", "the DTLS transport has not started yet"},
 }
 

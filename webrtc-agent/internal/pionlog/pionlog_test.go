@@ -31,6 +31,8 @@ func TestRoutineWarningsAtDebug(t *testing.T) {
 		{"Failed to add remote candidate 127.0.0.1: the agent is closed", false},
 		{"Failed to set gatheringState to GatheringStateGathering: the agent is closed", false},
 		{"Failed to start manager: connecting canceled by caller", false},
+		{"Failed to start manager: handshake error: EOF", false},
+		{"Failed to start manager: handshake error: bad certificate", true},
 		{"Failed to start manager: ICETransport can only be called in ICETransportStateNew", true},
 		{"undeclaredMediaProcessor failed to open SrtpSession: the DTLS transport has not started yet", false},
 		{"undeclaredMediaProcessor failed to open SrtcpSession: the DTLS transport has not started yet", false},
