@@ -34,6 +34,11 @@ const churnCycles = 5
 func TestSoakChurn(t *testing.T) {
 	srv := startAllInOne(t, "conference:\n  cleanGrace: 2s\n")
 	super := srv.super
+	// The agents of the process announce themselves as they start: a room joined before the
+	// mixing agent's announcement arrived starts its view later, with a warning.
+	srv.proc.WaitOutput(t, "mixing agent announced", time.Minute, func(out string) bool {
+		return strings.Contains(out, `msg="worker joined" worker=mixing-`)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
