@@ -1,4 +1,4 @@
-# Shared helpers for scripts/test and scripts/bench. Source it; do not run it.
+# Shared helpers for scripts/test, scripts/bench and scripts/soak. Source it; do not run it.
 # Servers started here listen on 127.0.0.1 only and keep their state under $CONCLAVE_SCRATCH.
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -12,6 +12,16 @@ wait_port() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# mauth KEY SERVICE: a freshly signed OWT MAuth header (good for one request: the management
+# API accepts each signature once).
+mauth() {
+	local key=$1 id=$2 ts cn sig
+	ts=$(date +%s%3N)
+	cn=$RANDOM$RANDOM
+	sig=$(printf '%s' "$ts,$cn" | openssl dgst -sha256 -hmac "$key" | awk '{print $NF}' | tr -d '\n' | base64 -w0)
+	echo "MAuth realm=http://marte3.dit.upm.es,mauth_signature_method=HMAC_SHA256,mauth_serviceid=$id,mauth_cnonce=$cn,mauth_timestamp=$ts,mauth_signature=$sig"
 }
 
 # apt_install PKG...: installs the Debian packages that are missing (one apt-get update first).

@@ -174,6 +174,10 @@ type ConferenceConfig struct {
 	// message count and the bytes of message content kept; the oldest messages are dropped.
 	ChatMaxMessages int `yaml:"chatMaxMessages"`
 	ChatMaxBytes    int `yaml:"chatMaxBytes"`
+	// CleanGrace is how long a room lives on once nobody is in it and nothing runs in it
+	// (no participant, recording, streaming-out or streaming-in; OWT: 30 s). Rooms whose
+	// participants vanished without leaving end the same way once the portal drops them.
+	CleanGrace time.Duration `yaml:"cleanGrace"`
 }
 
 // TURNConfig configures the relay that clients behind UDP-blocking firewalls and NATs reach the
@@ -264,7 +268,7 @@ func Default() Config {
 		Recording:       RecordingConfig{Capacity: 64},
 		Streaming:       StreamingConfig{AllowTargets: []string{}},
 		Mixing:          MixingConfig{Capacity: 8},
-		Conference:      ConferenceConfig{ChatMaxMessages: 500, ChatMaxBytes: 256 << 10},
+		Conference:      ConferenceConfig{ChatMaxMessages: 500, ChatMaxBytes: 256 << 10, CleanGrace: 30 * time.Second},
 		TURN:            TURNConfig{Enabled: true, AllowPeers: []string{}, URLs: []string{}, CredentialTTL: 12 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Cluster:         ClusterConfig{Strategies: cluster.DefaultStrategies(), Heartbeat: cluster.DefaultInterval},

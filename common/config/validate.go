@@ -67,6 +67,7 @@ func checks() []check {
 		{"mixing.capacity", func(c *Config) string { return positive(c.Mixing.Capacity > 0) }},
 		{"conference.chatMaxMessages", func(c *Config) string { return positive(c.Conference.ChatMaxMessages > 0) }},
 		{"conference.chatMaxBytes", func(c *Config) string { return positive(c.Conference.ChatMaxBytes > 0) }},
+		{"conference.cleanGrace", func(c *Config) string { return positive(c.Conference.CleanGrace > 0) }},
 		{"webrtc.metricsListen", func(c *Config) string {
 			return optional(c.WebRTC.MetricsListen, hostPort(c.WebRTC.MetricsListen, false))
 		}},

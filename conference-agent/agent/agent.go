@@ -190,9 +190,15 @@ func (a *Agent) ID() string { return a.id }
 
 // load is the announced load: live rooms over MaxRooms.
 func (a *Agent) load() float64 {
+	return min(1, float64(a.LiveRooms())/float64(a.cfg.MaxRooms))
+}
+
+// LiveRooms returns the number of rooms the agent runs now (rooms with a session: joined,
+// or empty and within their clean grace).
+func (a *Agent) LiveRooms() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return min(1, float64(len(a.rooms))/float64(a.cfg.MaxRooms))
+	return len(a.rooms)
 }
 
 // Run serves requests until ctx ends. Then it drops the participants of its rooms (`drop`,

@@ -103,6 +103,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		return err
 	}
 	parts := []part{reg, api, ptl}
+	var conf *conference.Agent
 	sh := shared{host: host, cfg: cfg, bus: b, store: st, reg: reg, key: key, log: log}
 	for _, mk := range agentMakers {
 		a, err := mk(sh)
@@ -110,12 +111,18 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 			return err
 		}
 		parts = append(parts, a)
+		if c, ok := a.(*conference.Agent); ok {
+			conf = c
+		}
 		if w, ok := a.(*webrtc.Agent); ok {
 			rl.rtc = w
 			if err := api.RegisterCollector(w.Collector()); err != nil {
 				return fmt.Errorf("webrtc metrics: %w", err)
 			}
 		}
+	}
+	if err := api.RegisterCollector(newCHeapCollector(conf)); err != nil {
+		return fmt.Errorf("process metrics: %w", err)
 	}
 	parts = append(parts, rl)
 	apiAddr := api.Addr()
@@ -147,7 +154,8 @@ type shared struct {
 var agentMakers = []func(s shared) (part, error){
 	func(s shared) (part, error) {
 		return conference.New(conference.Config{Host: s.host, Heartbeat: s.cfg.Cluster.Heartbeat,
-			ChatMaxMessages: s.cfg.Conference.ChatMaxMessages, ChatMaxBytes: s.cfg.Conference.ChatMaxBytes},
+			ChatMaxMessages: s.cfg.Conference.ChatMaxMessages, ChatMaxBytes: s.cfg.Conference.ChatMaxBytes,
+			CleanGrace: s.cfg.Conference.CleanGrace},
 			conference.Deps{Bus: s.bus, Store: s.store, Scheduler: s.reg, Alive: s.reg.Alive,
 				Logger: s.log.With("part", conference.Purpose)})
 	},

@@ -65,6 +65,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	r.phase.Store("rooms")
 	stop := r.startProgress()
 	defer stop()
+	// The run's keep-alive connections to the management API end with it: a run inside a
+	// longer-lived process (a test's churn) would otherwise leave one open per run.
+	defer r.api.http.CloseIdleConnections()
 	return r.run(ctx)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/medialink"
 	"github.com/conclave-rtc/conclave/common/protocol"
+	"github.com/conclave-rtc/conclave/mixing-agent/codec"
 	"github.com/conclave-rtc/conclave/mixing-agent/internal/pipeline"
 )
 
@@ -105,6 +106,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		return nil, errors.New("mixing-agent: bus and logger are required")
 	}
 	cfg = withDefaults(cfg)
+	if !codec.TuneCHeap() {
+		deps.Logger.Warn("malloc option M_MMAP_THRESHOLD refused: freed codec buffers may stay in the process")
+	}
 	a := &Agent{cfg: cfg, bus: deps.Bus, ready: make(chan struct{}), sessions: map[string]session{},
 		tracks: map[string]*pipeline.Output{}}
 	w := cluster.Worker{ID: cluster.NewWorkerID(Purpose, cfg.Host), Purpose: Purpose, MaxLoad: cluster.DefaultMaxLoad,

@@ -92,7 +92,7 @@ func (a *Agent) newMixSession(r protocol.MixStart) (*mixSession, error) {
 // newOutputs creates the output tracks, whose consumers drive the pipeline. A new video
 // consumer and a video consumer's request get a keyframe; audio needs none.
 func (s *mixSession) newOutputs() error {
-	s.demand = pipeline.NewDemand(s.runPipeline)
+	s.demand = pipeline.NewDemand(releasingMemory(s.runPipeline))
 	var err error
 	s.audio.info.TrackID = s.id + "-audio"
 	audioHooks := pipeline.Hooks{Attach: s.attachAudio, Detach: s.demand.Detach}

@@ -79,7 +79,7 @@ func (a *Agent) newXcodeSession(r protocol.XcodeStart) (*xcodeSession, error) {
 		info.TrackID = r.ID + "-video"
 		x.desc = vf.track(info.TrackID)
 	}
-	x.demand = pipeline.NewDemand(x.runPipeline)
+	x.demand = pipeline.NewDemand(releasingMemory(x.runPipeline))
 	hooks := pipeline.Hooks{Attach: x.attach, Detach: x.demand.Detach, Keyframe: x.keyframe}
 	if x.out, err = pipeline.NewOutput(info, hooks); err != nil {
 		return nil, errs.Unexpected(err.Error())

@@ -101,6 +101,7 @@ func newH264Decoder() (*h264Decoder, error) {
 		C.cv_h264_free(d)
 		return nil, fmt.Errorf("codec: h264 decoder (libavcodec): %s", averror(r))
 	}
+	live.videoDec.Add(1)
 	return &h264Decoder{d: d}, nil
 }
 
@@ -152,5 +153,6 @@ func (h *h264Decoder) Close() {
 	if h.d != nil {
 		C.cv_h264_free(h.d)
 		h.d = nil
+		live.videoDec.Add(-1)
 	}
 }

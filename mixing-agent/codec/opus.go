@@ -42,6 +42,7 @@ func NewOpusDecoder(channels int) (*OpusDecoder, error) {
 	if e != C.OPUS_OK || d == nil {
 		return nil, fmt.Errorf("codec: opus decoder: %s", opusError(e))
 	}
+	live.opusDec.Add(1)
 	return &OpusDecoder{d: d, channels: channels}, nil
 }
 
@@ -77,6 +78,7 @@ func (d *OpusDecoder) Close() {
 	if d.d != nil {
 		C.opus_decoder_destroy(d.d)
 		d.d = nil
+		live.opusDec.Add(-1)
 	}
 }
 
@@ -113,6 +115,7 @@ func NewOpusEncoder(channels, bitrateBps int) (*OpusEncoder, error) {
 		C.opus_encoder_destroy(enc)
 		return nil, fmt.Errorf("codec: opus encoder bitrate: %s", opusError(r))
 	}
+	live.opusEnc.Add(1)
 	return &OpusEncoder{e: enc, channels: channels}, nil
 }
 
@@ -141,5 +144,6 @@ func (e *OpusEncoder) Close() {
 	if e.e != nil {
 		C.opus_encoder_destroy(e.e)
 		e.e = nil
+		live.opusEnc.Add(-1)
 	}
 }

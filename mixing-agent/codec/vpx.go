@@ -171,6 +171,7 @@ func newVPXDecoder(vp9 bool) (*vpxDecoder, error) {
 		C.cv_vpx_dec_free(d)
 		return nil, err
 	}
+	live.videoDec.Add(1)
 	return &vpxDecoder{d: d, name: name}, nil
 }
 
@@ -204,6 +205,7 @@ func (v *vpxDecoder) Close() {
 	if v.d != nil {
 		C.cv_vpx_dec_free(v.d)
 		v.d = nil
+		live.videoDec.Add(-1)
 	}
 }
 
@@ -226,6 +228,7 @@ func newVP8Encoder(cfg VideoEncoderConfig) (*vp8Encoder, error) {
 		C.cv_vpx_enc_free(e)
 		return nil, err
 	}
+	live.videoEnc.Add(1)
 	return &vp8Encoder{e: e, w: cfg.Width, h: cfg.Height}, nil
 }
 
@@ -279,5 +282,6 @@ func (v *vp8Encoder) Close() {
 	if v.e != nil {
 		C.cv_vpx_enc_free(v.e)
 		v.e = nil
+		live.videoEnc.Add(-1)
 	}
 }

@@ -125,6 +125,7 @@ func newX264Encoder(cfg VideoEncoderConfig) (*x264Encoder, error) {
 		C.cv_x264_free(e)
 		return nil, err
 	}
+	live.videoEnc.Add(1)
 	return &x264Encoder{e: e, w: cfg.Width, h: cfg.Height}, nil
 }
 
@@ -183,5 +184,6 @@ func (x *x264Encoder) Close() {
 	if x.e != nil {
 		C.cv_x264_free(x.e)
 		x.e = nil
+		live.videoEnc.Add(-1)
 	}
 }

@@ -237,7 +237,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.Extra != nil {
 		mux.Handle("/", s.cfg.Extra)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Idle keep-alive connections (long-polling clients between requests, health checks) are
+	// closed after two minutes, so clients that vanished without closing them hold nothing.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ann := cluster.NewAnnouncer(s.deps.Bus, s.worker, s.cfg.Heartbeat, func() float64 { return 0 }, s.deps.Logger)
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -19,7 +19,8 @@ func main() {
 			return err
 		}
 		a, err := agent.New(agent.Config{Host: p.Host, Heartbeat: p.Config.Cluster.Heartbeat,
-			ChatMaxMessages: p.Config.Conference.ChatMaxMessages, ChatMaxBytes: p.Config.Conference.ChatMaxBytes},
+			ChatMaxMessages: p.Config.Conference.ChatMaxMessages, ChatMaxBytes: p.Config.Conference.ChatMaxBytes,
+			CleanGrace: p.Config.Conference.CleanGrace},
 			agent.Deps{Bus: p.Bus, Logger: p.Log, Store: p.Store, Scheduler: reg, Alive: reg.Alive})
 		if err != nil {
 			return err

@@ -94,6 +94,8 @@ func stallLogger(log *slog.Logger, ref protocol.TrackRef) func(rtpframe.Stall) {
 			log.Info("input keyframe arrived after a long wait", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
 			return
 		}
-		log.Warn("input waiting for a keyframe", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
+		// Info, not a warning: a source late with its keyframe is the publisher's network or
+		// encoder, nothing an operator of this server can act on (issue 21).
+		log.Info("input waiting for a keyframe", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
 	}
 }

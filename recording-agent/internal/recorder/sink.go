@@ -90,7 +90,9 @@ func (c *Config) depacketizer(kind string, keyframe func()) rtpframe.Options {
 			log.Info("keyframe arrived after a long wait", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
 			return
 		}
-		log.Warn("waiting for a keyframe", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
+		// Info, not a warning: a source late with its keyframe is the publisher's network or
+		// encoder, nothing an operator of this server can act on (issue 21).
+		log.Info("waiting for a keyframe", "waited", s.Waited, "requests", s.Requests, "dropped", s.Dropped)
 	}}
 }
 
