@@ -115,6 +115,11 @@ func TestSFURewriterReorderAndWrap(t *testing.T) {
 func TestSFUTrackMuteAndKeyframeThrottle(t *testing.T) {
 	var kf atomic.Int32
 	tr := newVP8Track("t", &kf)
+	// The track's clock is the test's: how late a goroutine runs on a busy machine must not
+	// decide whether a request falls within the throttle interval.
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	tr.now = clock.Load
 	d := NewDownTrack("v", "s", tr)
 	w := &recordWriter{}
 	bindDown(d, w)
@@ -140,25 +145,31 @@ func TestSFUTrackMuteAndKeyframeThrottle(t *testing.T) {
 	if tr.Sinks() != 0 {
 		t.Fatal("detach left a sink")
 	}
-	// Packet 4 answered the unmute request. A request soon after is deferred to the end of the
-	// throttle interval, not dropped.
+	// Packet 4 answered the unmute request. A request within the throttle interval is
+	// deferred to the end of the interval, not dropped.
 	tr.RequestKeyframe()
 	if n := kf.Load(); n != 2 {
 		t.Fatalf("a request within the throttle interval was sent at once (%d requests)", n)
 	}
-	deadline := time.Now().Add(3 * DefaultKeyframeInterval)
+	if !tr.kfPending.Load() {
+		t.Fatal("a request within the throttle interval was dropped, not deferred")
+	}
+	clock.Add(int64(DefaultKeyframeInterval))   // the interval ends; the deferred request goes out
+	deadline := time.Now().Add(5 * time.Second) // only stops a hung test
 	for kf.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	if n := kf.Load(); n != 3 {
 		t.Fatalf("throttled keyframe request never sent (%d requests)", n)
 	}
-	// While that request is unanswered, more requests send nothing: its keyframe serves them.
-	time.Sleep(DefaultKeyframeInterval + 20*time.Millisecond)
-	tr.RequestKeyframe()
-	time.Sleep(DefaultKeyframeInterval + 20*time.Millisecond)
-	if n := kf.Load(); n != 3 {
-		t.Fatalf("requests while one is unanswered were sent (%d requests)", n)
+	// While that request is unanswered (within keyframeAnswerTimeout), more requests send
+	// nothing and defer nothing: its keyframe serves them.
+	for range 2 {
+		clock.Add(int64(DefaultKeyframeInterval + 20*time.Millisecond))
+		tr.RequestKeyframe()
+		if n, pending := kf.Load(), tr.kfPending.Load(); n != 3 || pending {
+			t.Fatalf("a request while one is unanswered was sent or deferred (%d requests, pending %v)", n, pending)
+		}
 	}
 }
 
