@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -39,6 +41,14 @@ type Checker struct {
 	doc    *openapi3.T
 	router routers.Router
 	errors *openapi3.Schema
+
+	checked atomic.Int64 // exchanges checked
+	spent   atomic.Int64 // nanoseconds spent checking them
+}
+
+// Stats returns how many exchanges were checked and the time spent checking them.
+func (c *Checker) Stats() (int64, time.Duration) {
+	return c.checked.Load(), time.Duration(c.spent.Load())
 }
 
 // New loads the description as the server serves it (openapi.JSON) and checks that it is a
@@ -93,7 +103,11 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 // the described body. A request no operation describes must get the error envelope with a
 // 401, 404, 429 or 500; an OPTIONS request (CORS preflight) an empty 200.
 func (c *Checker) Check(x Exchange) error {
-	if err := c.check(x); err != nil {
+	begin := time.Now()
+	err := c.check(x)
+	c.spent.Add(int64(time.Since(begin)))
+	c.checked.Add(1)
+	if err != nil {
 		return fmt.Errorf("openapi: %s %s answered %d %.300q: %w", x.Method, x.Target, x.Status, x.RespBody, err)
 	}
 	return nil
