@@ -164,7 +164,12 @@ func (c *Checker) checkUnrouted(x Exchange) error {
 	return nil
 }
 
-// canonical is the target as the server routes it: without a trailing slash (server.front).
+// consolePrefix is where gin's catch-all /console/*file route lives.
+const consolePrefix = "/console/"
+
+// canonical is the target as the server routes it: without a trailing slash (server.front),
+// and with the slashes of a console file's name escaped, since an OpenAPI path parameter
+// (/console/{file}) spans one segment where gin's catch-all spans the rest of the path.
 func canonical(target string) string {
 	path, query, hasQuery := strings.Cut(target, "?")
 	if len(path) > 1 {
@@ -172,6 +177,9 @@ func canonical(target string) string {
 		if path == "" {
 			path = "/"
 		}
+	}
+	if file, ok := strings.CutPrefix(path, consolePrefix); ok {
+		path = consolePrefix + strings.ReplaceAll(file, "/", "%2F")
 	}
 	if hasQuery {
 		return path + "?" + query

@@ -67,6 +67,10 @@ func TestCheckExchanges(t *testing.T) {
 			RespHeader: jsonHeader(), RespBody: []byte(`{}`)}, "no operation describes"},
 		{"unknown route, not an error", Exchange{Method: "GET", Target: "/nowhere", Status: 404,
 			RespHeader: jsonHeader(), RespBody: []byte(`{"error":{"code":7,"message":"x"}}`)}, "not an Error"},
+		{"console page", Exchange{Method: "GET", Target: "/console/", Status: 200,
+			RespHeader: http.Header{"Content-Type": {"text/html; charset=utf-8"}}, RespBody: []byte("<html>")}, ""},
+		{"console nested file", Exchange{Method: "GET", Target: "/console/lib/ui.css", Status: 200,
+			RespHeader: http.Header{"Content-Type": {"text/css; charset=utf-8"}}, RespBody: []byte(":root{}")}, ""},
 		{"preflight", Exchange{Method: "OPTIONS", Target: "/v1/rooms", Status: 200}, ""},
 		{"preflight with a body", Exchange{Method: "OPTIONS", Target: "/v1/rooms", Status: 200, RespBody: []byte("x")}, "empty 200"},
 	}
