@@ -1,7 +1,13 @@
 package check
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -86,5 +92,46 @@ func TestCheckExchanges(t *testing.T) {
 				t.Fatalf("error %v, want it to say %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestCheckErrorCodes checks that the Error schema's code enum is exactly the set of Code*
+// constants of common/errs, read from its source so that a new code cannot go undescribed.
+func TestCheckErrorCodes(t *testing.T) {
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var described []int
+	for _, v := range c.Doc().Components.Schemas["Error"].Value.Properties["error"].Value.Properties["code"].Value.Enum {
+		n, ok := v.(float64)
+		if !ok {
+			t.Fatalf("code enum value %v is not a number", v)
+		}
+		described = append(described, int(n))
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "..", "..", "common", "errs", "errs.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defined []int
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok || len(spec.Names) != 1 || len(spec.Values) != 1 || !strings.HasPrefix(spec.Names[0].Name, "Code") {
+			return true
+		}
+		if lit, ok := spec.Values[0].(*ast.BasicLit); ok && lit.Kind == token.INT {
+			n, err := strconv.Atoi(lit.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defined = append(defined, n)
+		}
+		return true
+	})
+	slices.Sort(described)
+	slices.Sort(defined)
+	if len(defined) == 0 || !slices.Equal(described, defined) {
+		t.Fatalf("Error schema codes %v, common/errs codes %v", described, defined)
 	}
 }
