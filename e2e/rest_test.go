@@ -53,7 +53,7 @@ func TestE2EAllInOne(t *testing.T) {
 	if !strings.Contains(p.Output(), cred.ID) || !strings.Contains(p.Output(), cred.Key) {
 		t.Fatalf("the first banner does not show the generated super service credentials:\n%s", p.Output())
 	}
-	super := e2eutil.RESTClient{Base: base, ServiceID: cred.ID, Key: cred.Key}
+	super := e2eutil.RESTClient{Base: base, ServiceID: cred.ID, Key: cred.Key, OpenAPI: e2eutil.OpenAPIChecker(t)}
 	svc, roomID := exerciseREST(t, super, portalHost)
 	// The all-in-one's /metrics also carries its webrtc agent's (webrtc-agent/README.md).
 	if m := e2eutil.Must(t, svc.Send(t, "GET", "/metrics", nil, ""), http.StatusOK); !strings.Contains(string(m.Body), "conclave_webrtc_subscription_tracks") {

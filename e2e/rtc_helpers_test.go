@@ -44,8 +44,12 @@ func startRealtimeAllInOne(t *testing.T) rtServer {
 	base := fmt.Sprintf("http://127.0.0.1:%d", mport)
 	e2eutil.WaitHTTP(t, base+"/healthz", 30*time.Second, p)
 	e2eutil.WaitHTTP(t, "http://"+portalHost+"/healthz", 30*time.Second, p)
-	return rtServer{proc: p, api: e2eutil.RESTClient{Base: base, ServiceID: superID, Key: superKey},
-		portal: "http://" + portalHost}
+	api := e2eutil.RESTClient{Base: base, ServiceID: superID, Key: superKey, OpenAPI: e2eutil.OpenAPIChecker(t)}
+	t.Cleanup(func() {
+		n, spent := api.OpenAPI.Stats()
+		t.Logf("OpenAPI: %d management API exchanges of this test binary checked so far, in %s", n, spent.Round(time.Millisecond))
+	})
+	return rtServer{proc: p, api: api, portal: "http://" + portalHost}
 }
 
 // counters are frame counters by lower-case MIME type, fed by a subscription's tracks.

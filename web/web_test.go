@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/conclave-rtc/conclave/management-api/openapi"
 )
 
 func TestDemoServesAssets(t *testing.T) {
@@ -84,6 +86,16 @@ func TestConsoleServesAssets(t *testing.T) {
 		if tc.status == 200 && rec.Header().Get("Content-Security-Policy") != ConsoleCSP {
 			t.Errorf("%s: CSP %q", tc.path, rec.Header().Get("Content-Security-Policy"))
 		}
+	}
+}
+
+// TestConsoleLinksOpenAPI checks that the console links the management API's OpenAPI
+// description where the API serves it (management-api/server tests that it does).
+func TestConsoleLinksOpenAPI(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Console().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/console/", nil))
+	if n := strings.Count(rec.Body.String(), `href="`+openapi.Path+`"`); n != 2 {
+		t.Fatalf("console page links %s %d times, want 2 (sign-in and top bar)", openapi.Path, n)
 	}
 }
 

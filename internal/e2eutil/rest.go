@@ -9,14 +9,17 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/ids"
+	"github.com/conclave-rtc/conclave/management-api/openapi/check"
 )
 
 // RESTClient calls the management API, signing every request the way OWT's JavaScript REST
@@ -29,6 +32,27 @@ type RESTClient struct {
 	ServiceID, Key string
 	// Timeout bounds one request; 0 means 10 s.
 	Timeout time.Duration
+	// OpenAPI, when set, checks every request and its answer against the API's OpenAPI
+	// description (see OpenAPIChecker); a mismatch is an error wrapping ErrOpenAPI.
+	OpenAPI *check.Checker
+}
+
+// ErrOpenAPI is wrapped by the error of a request or answer that does not match the API's
+// OpenAPI description.
+var ErrOpenAPI = errors.New("management API and its OpenAPI description disagree")
+
+// openAPIChecker is loaded once per test binary.
+var openAPIChecker = sync.OnceValues(check.New)
+
+// OpenAPIChecker returns the checker of the management API's OpenAPI description, failing the
+// test when the description cannot be loaded.
+func OpenAPIChecker(t testing.TB) *check.Checker {
+	t.Helper()
+	c, err := openAPIChecker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // defaultTimeout bounds a request of a RESTClient without Timeout.
@@ -98,17 +122,21 @@ func (c RESTClient) Try(method, path string, body any) (Response, error) {
 // TrySigned is Try with the given Authorization header (none when auth is empty).
 func (c RESTClient) TrySigned(method, path string, body any, auth string) (Response, error) {
 	var rd io.Reader
+	var sent []byte
 	ctype := "text/plain;charset=UTF-8" // what OWT's JS client sends without a body
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd, ctype = bytes.NewReader(b), "application/json"
+		sent, ctype = b, "application/json"
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		rd, ctype = bytes.NewReader(j), "application/json"
+		sent, ctype = j, "application/json"
+	}
+	if sent != nil {
+		rd = bytes.NewReader(sent)
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -135,7 +163,20 @@ func (c RESTClient) TrySigned(method, path string, body any, auth string) (Respo
 	if err != nil {
 		return r, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
-	return r, nil
+	return r, c.checkOpenAPI(req, sent, resp, b)
+}
+
+// checkOpenAPI checks an exchange against the OpenAPI description when OpenAPI is set.
+func (c RESTClient) checkOpenAPI(req *http.Request, sent []byte, resp *http.Response, body []byte) error {
+	if c.OpenAPI == nil {
+		return nil
+	}
+	x := check.Exchange{Method: req.Method, Target: req.URL.RequestURI(), Header: req.Header, Body: sent,
+		Status: resp.StatusCode, RespHeader: resp.Header, RespBody: body}
+	if err := c.OpenAPI.Check(x); err != nil {
+		return fmt.Errorf("%w: %w", ErrOpenAPI, err)
+	}
+	return nil
 }
 
 // Do is Try failing the test on a transport error.

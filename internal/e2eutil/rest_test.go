@@ -2,12 +2,14 @@ package e2eutil
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/conclave-rtc/conclave/common/ids"
 	"github.com/conclave-rtc/conclave/common/mauth"
 )
 
@@ -141,5 +143,35 @@ func TestRESTTokenAndRoom(t *testing.T) {
 	}
 	if _, err := cl.Token("r1", "bob", "viewer", ""); err == nil {
 		t.Fatal("a refused token request gave a token")
+	}
+}
+
+// TestRESTOpenAPI checks that a client with OpenAPI set reports an answer the description
+// does not allow, and passes one it allows.
+func TestRESTOpenAPI(t *testing.T) {
+	room := "/v1/rooms/" + ids.ObjectID()
+	cl := RESTClient{ServiceID: ids.ObjectID(), Key: "k", OpenAPI: OpenAPIChecker(t)}
+	for _, tc := range []struct {
+		ctype, body string
+		ok          bool
+	}{
+		{"application/json; charset=utf-8", `{"error":{"code":1003,"message":"Room not found"}}`, true},
+		{"application/json; charset=utf-8", `{"error":{"code":1004,"message":"Stream not found"}}`, false},
+		{"text/plain; charset=utf-8", `{"error":{"code":1003,"message":"Room not found"}}`, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", tc.ctype)
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, tc.body)
+		}))
+		cl.Base = srv.URL
+		_, err := cl.Try("GET", room, nil)
+		srv.Close()
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s %s: a described answer failed the check: %v", tc.ctype, tc.body, err)
+		case !tc.ok && !errors.Is(err, ErrOpenAPI):
+			t.Errorf("%s %s: an answer the description does not allow passed: %v", tc.ctype, tc.body, err)
+		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/secret"
 	"github.com/conclave-rtc/conclave/common/store"
 	"github.com/conclave-rtc/conclave/common/store/embedded"
+	"github.com/conclave-rtc/conclave/management-api/openapi/check"
 )
 
 // fakeScheduler returns a fixed worker per purpose, or cluster.ErrNoWorker.
@@ -202,8 +203,32 @@ func (e *env) do(method, path, authz, body string) *httptest.ResponseRecorder {
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
 	}
+	return e.serve(req, []byte(body))
+}
+
+// apiDescription is the OpenAPI description every test exchange is checked against.
+var apiDescription = sync.OnceValues(check.New)
+
+// serve serves req (whose body is body) and checks the exchange against the OpenAPI
+// description, failing the test when either side does not match it. Benchmarks skip the
+// check: they time the handler, and the tests make the same requests.
+func (e *env) serve(req *http.Request, body []byte) *httptest.ResponseRecorder {
+	e.t.Helper()
+	header := req.Header.Clone()
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
+	if _, bench := e.t.(*testing.B); bench {
+		return rec
+	}
+	c, err := apiDescription()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	x := check.Exchange{Method: req.Method, Target: req.URL.RequestURI(), Header: header, Body: body,
+		Status: rec.Code, RespHeader: rec.Header(), RespBody: rec.Body.Bytes()}
+	if err := c.Check(x); err != nil {
+		e.t.Errorf("%v", err)
+	}
 	return rec
 }
 

@@ -55,8 +55,10 @@ func (a *fakeAgent) handle(_ context.Context, req bus.Request) (any, error) {
 	var item protocol.ItemRequest
 	_ = json.Unmarshal(req.Body, &item)
 	participant := map[string]any{"id": "p1", "user": "alice", "role": "presenter",
-		"permission": map[string]any{"publish": map[string]bool{"audio": true, "video": true}}}
-	stream := map[string]any{"id": "s1", "type": "forward", "media": map[string]any{"audio": false}}
+		"permission": map[string]any{"publish": map[string]bool{"audio": true, "video": true},
+			"subscribe": map[string]bool{"audio": true, "video": false}}}
+	stream := map[string]any{"id": "s1", "type": "forward", "media": map[string]any{"audio": false, "video": false},
+		"info": map[string]any{"owner": "p1", "type": "webrtc", "inViews": []string{}}}
 	switch req.Method {
 	case protocol.MethodParticipantsList:
 		return []any{participant}, nil
@@ -78,7 +80,7 @@ func (a *fakeAgent) handle(_ context.Context, req bus.Request) (any, error) {
 			return nil, err
 		}
 		return map[string]any{"id": "rec1", "media": add.Spec.Media,
-			"storage": map[string]string{"host": "h", "file": "/tmp/rec1.mkv"}}, nil
+			"storage": map[string]string{"host": "h", "file": "/tmp/rec1.mkv"}, "status": "active"}, nil
 	case protocol.MethodStreamingInsAdd:
 		return stream, nil
 	case protocol.MethodRoomDestroy:

@@ -22,6 +22,7 @@ import (
 	"github.com/conclave-rtc/conclave/management-api/internal/auth"
 	"github.com/conclave-rtc/conclave/management-api/internal/metrics"
 	"github.com/conclave-rtc/conclave/management-api/internal/rest"
+	"github.com/conclave-rtc/conclave/management-api/openapi"
 )
 
 // Scheduler picks a worker of a purpose ("portal", "conference") for a task; *cluster.Registry
@@ -45,6 +46,7 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	handler http.Handler
+	engine  *gin.Engine // behind handler; its Routes() are what the OpenAPI test compares
 	metrics *metrics.Metrics
 
 	mu sync.Mutex
@@ -67,8 +69,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	spec, err := openapi.JSON()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, deps: deps}
-	s.handler = s.build()
+	s.handler = s.build(spec)
 	return s, nil
 }
 
@@ -175,9 +181,10 @@ func (s *Server) housekeep(ctx context.Context) {
 }
 
 // build assembles the gin engine behind the CORS/OPTIONS/trailing-slash front.
-func (s *Server) build() http.Handler {
+func (s *Server) build(spec []byte) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
+	s.engine = e
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = false
@@ -199,6 +206,7 @@ func (s *Server) build() http.Handler {
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", gin.WrapH(m.Handler()))
+	e.GET(openapi.Path, func(c *gin.Context) { c.Data(http.StatusOK, "application/json; charset=utf-8", spec) })
 	if s.cfg.Console != nil {
 		h := gin.WrapH(s.cfg.Console)
 		for _, path := range []string{"/console", "/console/*file"} {

@@ -249,9 +249,7 @@ func TestRoomsCreateValidation(t *testing.T) {
 	r, _ := http.NewRequest("POST", "/v1/rooms", strings.NewReader(`{"name":"a"}`))
 	r.Header.Set("Authorization", e.authAs(e.svc))
 	r.Header.Set("Content-Type", "text/xml")
-	rec := newRecorder()
-	e.h.ServeHTTP(rec, r)
-	wantError(t, rec, 400, 1301)
+	wantError(t, e.serve(r, []byte(`{"name":"a"}`)), 400, 1301)
 }
 
 func TestRoomsPagination(t *testing.T) {
