@@ -118,8 +118,9 @@ type WebRTCConfig struct {
 	// MediaLinkListen is where other agents fetch this agent's streams (TCP). Empty: derived
 	// from the deployment (Config.MediaLinkAddr), never all interfaces.
 	MediaLinkListen string `yaml:"mediaLinkListen"`
-	// MediaLinkAdvertise is the address other agents dial; empty: derived from the listen
-	// address and the host name.
+	// MediaLinkAdvertise is the address other agents dial (port 0: the listener's port);
+	// empty: the listen address, or for one on every address the address that reaches the bus
+	// (Config.MediaLinkAdvertiseAddr).
 	MediaLinkAdvertise string `yaml:"mediaLinkAdvertise"`
 	// CongestionControl adapts what each subscriber receives to its link (on by default).
 	CongestionControl CongestionControlConfig `yaml:"congestionControl"`
