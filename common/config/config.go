@@ -104,7 +104,8 @@ type WebRTCConfig struct {
 	NAT1To1IPs []string `yaml:"nat1to1IPs"`
 	// Interfaces limits ICE gathering to these interfaces (empty: all but loopback).
 	Interfaces []string `yaml:"interfaces"`
-	// IncludeLoopback also gathers loopback candidates (single-machine tests and demos).
+	// IncludeLoopback also gathers loopback candidates (single-machine tests and demos); the
+	// agent turns it on by itself when Interfaces is empty and it finds only loopback.
 	IncludeLoopback bool `yaml:"includeLoopback"`
 	// WriteBatchWindow is the longest a datagram to a subscriber waits to leave with others in
 	// one sendmmsg(2) (0: the agent's default, 500µs; negative: one sendto(2) per datagram).
