@@ -4,6 +4,7 @@
 //	                                  in-process bus and the embedded store under ./data (or on
 //	                                  RabbitMQ and MongoDB when CONCLAVE_BUS_URL /
 //	                                  CONCLAVE_MONGO_URI are set)
+//	conclave version                  the release, commit and Go version of this build
 //	conclave load [flags]             the load generator (conclave load -h; package internal/load)
 //	conclave load rest [flags] M PATH one signed REST request repeated (each signed afresh),
 //	                                  printing requests/s and server CPU as JSON
@@ -28,12 +29,17 @@ import (
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/boot"
+	"github.com/conclave-rtc/conclave/common/version"
 	"github.com/conclave-rtc/conclave/internal/allinone"
 	"github.com/conclave-rtc/conclave/internal/load"
 )
 
 func main() {
 	args := os.Args[1:]
+	if version.Requested(args) {
+		fmt.Println("conclave", version.Get())
+		return
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "load") {
 		cmd, args = args[0], args[1:]
