@@ -13,8 +13,9 @@ import (
 )
 
 // release is set by scripts/build: go build -ldflags "-X github.com/conclave-rtc/conclave/common/version.release=v1.2.3".
-// A binary built otherwise (go run, go build, go test) reports "dev".
-var release string
+// A binary built otherwise (go run, go build, go test) reports "dev". commit is stamped the same
+// way: the toolchain records no VCS information for a build in workspace mode.
+var release, commit string
 
 // Info describes one build.
 type Info struct {
@@ -32,7 +33,7 @@ type Info struct {
 
 // Get returns this binary's build information.
 func Get() Info {
-	info := Info{Version: release}
+	info := Info{Version: release, Commit: commit}
 	if info.Version == "" {
 		info.Version = "dev"
 	}
@@ -49,7 +50,7 @@ func fromBuildInfo(info Info, bi *debug.BuildInfo) Info {
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			info.Commit = s.Value
+			info.Commit = s.Value // the toolchain's record wins over a stamp
 		case "vcs.time":
 			info.Time = s.Value
 		case "vcs.modified":
