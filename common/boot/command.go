@@ -57,7 +57,7 @@ func Command(name string, needStore bool, run func(ctx context.Context, p Proces
 			return fmt.Errorf("bus: %w", err)
 		}
 		defer p.Bus.Close()
-		if err := p.mediaLinks(ctx); err != nil {
+		if err := p.Config.ResolveMediaLinks(ctx); err != nil {
 			return err
 		}
 		if needStore {
@@ -82,16 +82,4 @@ func requireDistributed(cfg config.Config, needStore bool) error {
 		return errors.New("store.mongoURI (CONCLAVE_MONGO_URI) is required: separate binaries share MongoDB (or run the all-in-one cmd/conclave)")
 	}
 	return nil
-}
-
-// mediaLinks resolves the media-link listen and advertise addresses every agent of the process
-// uses (config.Config.MediaLinkAddr and MediaLinkAdvertiseAddr).
-func (p *Process) mediaLinks(ctx context.Context) error {
-	w := &p.Config.WebRTC
-	var err error
-	if w.MediaLinkListen, err = p.Config.MediaLinkAddr(ctx); err != nil {
-		return err
-	}
-	w.MediaLinkAdvertise, err = p.Config.MediaLinkAdvertiseAddr(ctx, w.MediaLinkListen)
-	return err
 }

@@ -38,6 +38,21 @@ func (c Config) MediaLinkAddr(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("webrtc.mediaLinkListen is empty and the address that reaches the bus is unknown (%v): set it", err)
 }
 
+// ResolveMediaLinks sets webrtc.mediaLinkListen and mediaLinkAdvertise to the addresses every
+// agent of the process uses (MediaLinkAddr, MediaLinkAdvertiseAddr).
+func (c *Config) ResolveMediaLinks(ctx context.Context) error {
+	listen, err := c.MediaLinkAddr(ctx)
+	if err != nil {
+		return err
+	}
+	advertise, err := c.MediaLinkAdvertiseAddr(ctx, listen)
+	if err != nil {
+		return err
+	}
+	c.WebRTC.MediaLinkListen, c.WebRTC.MediaLinkAdvertise = listen, advertise
+	return nil
+}
+
 // MediaLinkAdvertiseAddr is the address other agents dial for a media-link server listening
 // on listen (MediaLinkAddr): webrtc.mediaLinkAdvertise when set; for a listener on every
 // address (0.0.0.0 or [::]) on RabbitMQ, the address of the interface that reaches the bus

@@ -69,6 +69,12 @@ func TestMediaLinkAdvertiseAddr(t *testing.T) {
 		})
 	}
 	c := Default()
+	c.Bus.URL, c.WebRTC.MediaLinkListen = "amqp://127.0.0.1/", "0.0.0.0:7000"
+	if err := c.ResolveMediaLinks(context.Background()); err != nil ||
+		c.WebRTC.MediaLinkListen != "0.0.0.0:7000" || c.WebRTC.MediaLinkAdvertise != "127.0.0.1:0" {
+		t.Fatalf("ResolveMediaLinks: %v, listen %q, advertise %q", err, c.WebRTC.MediaLinkListen, c.WebRTC.MediaLinkAdvertise)
+	}
+	c = Default()
 	c.Bus.URL = "amqp://no-such-host.invalid/"
 	if got, err := c.MediaLinkAdvertiseAddr(context.Background(), "0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "mediaLinkAdvertise") {
 		t.Errorf("unresolvable bus: got %q, %v; want an error asking for webrtc.mediaLinkAdvertise", got, err)
