@@ -11,6 +11,7 @@ import (
 var bins = &e2eutil.Binaries{Prefix: "conclave-e2e-bin", Race: e2eutil.RaceEnabled, Commands: []string{
 	"./cmd/conclave", "./management-api/cmd/management-api", "./portal/cmd/portal",
 	"./conference-agent/cmd/conference-agent", "./webrtc-agent/cmd/webrtc-agent",
+	"./recording-agent/cmd/recording-agent", "./streaming-agent/cmd/streaming-agent", "./mixing-agent/cmd/mixing-agent",
 }}
 
 // loopbackClient are the client options of every test participant that needs no events.

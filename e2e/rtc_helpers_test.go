@@ -24,8 +24,9 @@ type rtServer struct {
 }
 
 // startRealtimeAllInOne runs the all-in-one binary with loopback-only media and a known
-// super service, and waits until its management API and portal answer.
-func startRealtimeAllInOne(t *testing.T) rtServer {
+// super service, and waits until its management API and portal answer. extraEnv (NAME=value)
+// overrides the environment given to it.
+func startRealtimeAllInOne(t *testing.T, extraEnv ...string) rtServer {
 	t.Helper()
 	mport, pport := e2eutil.FreePort(t), e2eutil.FreePort(t)
 	portalHost := fmt.Sprintf("127.0.0.1:%d", pport)
@@ -40,7 +41,7 @@ func startRealtimeAllInOne(t *testing.T) rtServer {
 		"CONCLAVE_SUPER_SERVICE_ID=" + superID,
 		"CONCLAVE_SUPER_SERVICE_KEY=" + superKey,
 	}
-	p := e2eutil.Start(t, bins.Path(t, "conclave"), nil, env...)
+	p := e2eutil.Start(t, bins.Path(t, "conclave"), nil, append(env, extraEnv...)...)
 	base := fmt.Sprintf("http://127.0.0.1:%d", mport)
 	e2eutil.WaitHTTP(t, base+"/healthz", 30*time.Second, p)
 	e2eutil.WaitHTTP(t, "http://"+portalHost+"/healthz", 30*time.Second, p)

@@ -42,12 +42,19 @@ apt_install() {
 # libavcodec (H.264 decoding), libswscale and libopus, found through pkg-config.
 CODEC_PACKAGES=(gcc pkg-config libvpx-dev libopus-dev libx264-dev libavcodec-dev libswscale-dev)
 
-# start_rabbitmq DIR PORT: an isolated RabbitMQ node (own HOME, cookie, mnesia) on loopback.
+# start_rabbitmq DIR PORT: an isolated RabbitMQ node (own HOME, cookie, mnesia, node name and
+# config file) on 127.0.0.1:PORT. The node reads only its own files: a machine-wide
+# /etc/rabbitmq/rabbitmq.conf that pins listeners.tcp.* (or an env file naming another node)
+# would otherwise override the port given here.
 start_rabbitmq() {
 	local dir=$1 port=$2
 	mkdir -p "$dir"
+	echo "rabbit$port@localhost" >"$dir/nodename"
+	printf 'listeners.tcp.default = 127.0.0.1:%s\n' "$port" >"$dir/rabbitmq.conf"
+	: >"$dir/rabbitmq-env.conf"
 	(
-		export HOME=$dir RABBITMQ_NODENAME=rabbit@localhost
+		export HOME=$dir RABBITMQ_NODENAME=rabbit$port@localhost
+		export RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf
 		export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port
 		export ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_DIST_PORT=$((port + 20000))
 		export RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log
@@ -60,13 +67,14 @@ start_rabbitmq() {
 	wait_port "$port" 60 || { tail -n 30 "$dir/stdout.log" >&2; die "RabbitMQ did not start"; }
 }
 
-# stop_rabbitmq DIR
+# stop_rabbitmq DIR: stops the node start_rabbitmq started in DIR (and only that node).
 stop_rabbitmq() {
-	local dir=$1
+	local dir=$1 node
 	[ -f "$dir/rabbit.pid" ] || return 0
-	HOME=$dir ERL_EPMD_ADDRESS=127.0.0.1 timeout 30 /usr/lib/rabbitmq/bin/rabbitmqctl -n rabbit@localhost \
-		stop "$dir/rabbit.pid" >/dev/null 2>&1 || kill "$(cat "$dir/launcher.pid")" 2>/dev/null || true
-	ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true
+	node=$(cat "$dir/nodename" 2>/dev/null || echo rabbit@localhost)
+	HOME=$dir ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf \
+		timeout 30 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$node" stop "$dir/rabbit.pid" >/dev/null 2>&1 ||
+		kill "$(cat "$dir/launcher.pid")" 2>/dev/null || true
 }
 
 # build_ferretserver OUT: the MongoDB-wire test server (FerretDB embedded, SQLite backend).

@@ -4,6 +4,7 @@
 //	                                  in-process bus and the embedded store under ./data (or on
 //	                                  RabbitMQ and MongoDB when CONCLAVE_BUS_URL /
 //	                                  CONCLAVE_MONGO_URI are set)
+//	conclave version                  the release, commit and Go version of this build
 //	conclave load [flags]             the load generator (conclave load -h; package internal/load)
 //	conclave load rest [flags] M PATH one signed REST request repeated (each signed afresh),
 //	                                  printing requests/s and server CPU as JSON
@@ -28,12 +29,17 @@ import (
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/boot"
+	"github.com/conclave-rtc/conclave/common/version"
 	"github.com/conclave-rtc/conclave/internal/allinone"
 	"github.com/conclave-rtc/conclave/internal/load"
 )
 
 func main() {
 	args := os.Args[1:]
+	if version.Requested(args) {
+		fmt.Println("conclave", version.Get())
+		return
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "load") {
 		cmd, args = args[0], args[1:]
@@ -102,9 +108,6 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { _ = srv.Close(); <-done }, nil
 }
 
-// runLoad runs the load tool: the report goes to stdout (text or -json), progress to stderr.
-// Exit status 2 for bad flags, 1 when the run itself failed; participant errors are in the
-// report.
 // runREST runs `conclave load rest`.
 func runREST(args []string) int {
 	cfg, err := load.ParseRESTFlags(args, os.Stderr)
@@ -130,6 +133,9 @@ func runREST(args []string) int {
 	return 0
 }
 
+// runLoad runs the load tool: the report goes to stdout (text or -json), progress to stderr.
+// Exit status 2 for bad flags, 1 when the run itself failed, 3 when it ran but participants
+// met errors (the report, printed all the same, lists them), else 0.
 func runLoad(args []string) int {
 	cfg, err := load.ParseFlags(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -153,8 +159,15 @@ func runLoad(args []string) int {
 			fmt.Fprintln(os.Stderr, "conclave load:", err)
 			return 1
 		}
-		return 0
+	} else {
+		rep.WriteText(os.Stdout)
 	}
-	rep.WriteText(os.Stdout)
+	if rep.ErrorCount > 0 {
+		fmt.Fprintf(os.Stderr, "conclave load: %d errors (by kind: %v)\n", rep.ErrorCount, rep.Errors)
+		return exitReportErrors
+	}
 	return 0
 }
+
+// exitReportErrors is the exit status of a load run that completed with errors in its report.
+const exitReportErrors = 3

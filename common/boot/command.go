@@ -11,6 +11,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/config"
 	"github.com/conclave-rtc/conclave/common/store"
+	"github.com/conclave-rtc/conclave/common/version"
 )
 
 // Process is what a separate agent binary runs with: its configuration, logger, host name, the
@@ -23,10 +24,15 @@ type Process struct {
 	Store  store.Store // nil unless the command needs it
 }
 
-// Command is the whole main of a separate binary of a distributed deployment: it reads -config
+// Command is the whole main of a separate binary of a distributed deployment: `name version`
+// prints the build (common/version) and returns 0; otherwise it reads -config
 // and the environment, requires a RabbitMQ bus (and MongoDB when needStore), opens them, and
 // runs run under Main. It returns the exit code.
 func Command(name string, needStore bool, run func(ctx context.Context, p Process) error) int {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println(name, version.Get())
+		return 0
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "YAML config file (default $CONCLAVE_CONFIG; see config.sample.yaml)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -51,7 +57,7 @@ func Command(name string, needStore bool, run func(ctx context.Context, p Proces
 			return fmt.Errorf("bus: %w", err)
 		}
 		defer p.Bus.Close()
-		if p.Config.WebRTC.MediaLinkListen, err = cfg.MediaLinkAddr(ctx); err != nil {
+		if err := p.Config.ResolveMediaLinks(ctx); err != nil {
 			return err
 		}
 		if needStore {

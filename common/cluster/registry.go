@@ -190,6 +190,11 @@ func (r *Registry) remove(id, why string) {
 	}
 }
 
+// Forget drops the worker id at once, before its beats expire: a caller found it unreachable
+// (its RPC endpoint is gone, bus.ErrNoEndpoint, as after a kill -9), so nothing more should
+// be scheduled on it. A worker that is in fact alive comes back with its next beat.
+func (r *Registry) Forget(id string) { r.remove(id, "unreachable") }
+
 // sweep forgets expired workers and reservations.
 func (r *Registry) sweep() {
 	r.mu.Lock()

@@ -104,7 +104,8 @@ type WebRTCConfig struct {
 	NAT1To1IPs []string `yaml:"nat1to1IPs"`
 	// Interfaces limits ICE gathering to these interfaces (empty: all but loopback).
 	Interfaces []string `yaml:"interfaces"`
-	// IncludeLoopback also gathers loopback candidates (single-machine tests and demos).
+	// IncludeLoopback also gathers loopback candidates (single-machine tests and demos); the
+	// agent turns it on by itself when Interfaces is empty and it finds only loopback.
 	IncludeLoopback bool `yaml:"includeLoopback"`
 	// WriteBatchWindow is the longest a datagram to a subscriber waits to leave with others in
 	// one sendmmsg(2) (0: the agent's default, 500µs; negative: one sendto(2) per datagram).
@@ -118,8 +119,9 @@ type WebRTCConfig struct {
 	// MediaLinkListen is where other agents fetch this agent's streams (TCP). Empty: derived
 	// from the deployment (Config.MediaLinkAddr), never all interfaces.
 	MediaLinkListen string `yaml:"mediaLinkListen"`
-	// MediaLinkAdvertise is the address other agents dial; empty: derived from the listen
-	// address and the host name.
+	// MediaLinkAdvertise is the address other agents dial (port 0: the listener's port);
+	// empty: the listen address, or for one on every address the address that reaches the bus
+	// (Config.MediaLinkAdvertiseAddr).
 	MediaLinkAdvertise string `yaml:"mediaLinkAdvertise"`
 	// CongestionControl adapts what each subscriber receives to its link (on by default).
 	CongestionControl CongestionControlConfig `yaml:"congestionControl"`

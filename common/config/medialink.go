@@ -38,6 +38,45 @@ func (c Config) MediaLinkAddr(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("webrtc.mediaLinkListen is empty and the address that reaches the bus is unknown (%v): set it", err)
 }
 
+// ResolveMediaLinks sets webrtc.mediaLinkListen and mediaLinkAdvertise to the addresses every
+// agent of the process uses (MediaLinkAddr, MediaLinkAdvertiseAddr).
+func (c *Config) ResolveMediaLinks(ctx context.Context) error {
+	listen, err := c.MediaLinkAddr(ctx)
+	if err != nil {
+		return err
+	}
+	advertise, err := c.MediaLinkAdvertiseAddr(ctx, listen)
+	if err != nil {
+		return err
+	}
+	c.WebRTC.MediaLinkListen, c.WebRTC.MediaLinkAdvertise = listen, advertise
+	return nil
+}
+
+// MediaLinkAdvertiseAddr is the address other agents dial for a media-link server listening
+// on listen (MediaLinkAddr): webrtc.mediaLinkAdvertise when set; for a listener on every
+// address (0.0.0.0 or [::]) on RabbitMQ, the address of the interface that reaches the bus
+// with port 0, which the server replaces with its listener's port (the machine's host name,
+// the fallback, works only where it resolves to the right address on every other machine);
+// else "" (the listen address itself is dialled).
+func (c Config) MediaLinkAdvertiseAddr(ctx context.Context, listen string) (string, error) {
+	if c.WebRTC.MediaLinkAdvertise != "" || c.Bus.URL == "" {
+		return c.WebRTC.MediaLinkAdvertise, nil
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsUnspecified() {
+		return "", nil
+	}
+	target, err := busHostPort(c.Bus.URL)
+	if err == nil {
+		var ip net.IP
+		if ip, err = routeSource(ctx, target); err == nil {
+			return net.JoinHostPort(ip.String(), "0"), nil
+		}
+	}
+	return "", fmt.Errorf("webrtc.mediaLinkListen %s is on every address and the address that reaches the bus is unknown (%v): set webrtc.mediaLinkAdvertise", listen, err)
+}
+
 // busHostPort is the host:port of an AMQP URL (default ports 5672, amqps 5671).
 func busHostPort(raw string) (string, error) {
 	u, err := url.Parse(raw)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"strconv"
 
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/errs"
@@ -59,6 +60,16 @@ func advertised(addr, host string) string {
 		return net.JoinHostPort(host, port)
 	}
 	return addr
+}
+
+// withPort is advertise with port 0 replaced by ln's port.
+func withPort(advertise string, ln net.Addr) string {
+	host, port, err := net.SplitHostPort(advertise)
+	tcp, ok := ln.(*net.TCPAddr)
+	if err != nil || port != "0" || !ok {
+		return advertise
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
 // Offer answers rtc.export for a local track the caller has checked exists: a one-use ticket

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestMediaLinkAdvertisedAddress(t *testing.T) {
 		}
 	}
 	// A listener on one address advertises it, whatever Host says; Advertise wins over both.
-	for _, tc := range []struct{ advertise, want string }{{"", ""}, {"media.example:7000", "media.example:7000"}} {
+	for _, tc := range []struct{ advertise, want string }{{"", ""}, {"media.example:7000", "media.example:7000"}, {"10.1.2.3:0", "10.1.2.3:"}} {
 		s, err := NewServer(Config{Secret: testSecret, Listen: "127.0.0.1:0", Advertise: tc.advertise, Host: "media-1"}, &fakeExporter{})
 		if err != nil {
 			t.Fatal(err)
@@ -44,6 +45,9 @@ func TestMediaLinkAdvertisedAddress(t *testing.T) {
 		want := tc.want
 		if want == "" {
 			want = ln
+		} else if strings.HasSuffix(want, ":") { // port 0: the listener's port
+			_, port, _ := net.SplitHostPort(ln)
+			want += port
 		}
 		if addr != want || s.Addr() != want {
 			t.Errorf("advertise %q: Listen = %q, Addr = %q, want %q", tc.advertise, addr, s.Addr(), want)

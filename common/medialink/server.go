@@ -48,7 +48,8 @@ type Config struct {
 	// Listen is the TCP listen address, e.g. "0.0.0.0:0" (default "127.0.0.1:0").
 	Listen string
 	// Advertise is the address importers dial; empty means the listener's address, or
-	// Host:port when the listener is on all addresses (0.0.0.0, ::) and Host is set.
+	// Host:port when the listener is on all addresses (0.0.0.0, ::) and Host is set. Port 0
+	// stands for the listener's port (an address known before the port is).
 	Advertise string
 	// Host is the agent's host name or address, advertised with the listener's port when
 	// Advertise is empty and Listen names no single address.
@@ -107,7 +108,7 @@ func (s *Server) Listen() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ln = ln
-	s.addr = s.cfg.Advertise
+	s.addr = withPort(s.cfg.Advertise, ln.Addr())
 	if s.addr == "" {
 		s.addr = advertised(ln.Addr().String(), s.cfg.Host)
 	}

@@ -117,6 +117,8 @@ type Store interface {
 // Scheduler places transports on webrtc agents (satisfied by *cluster.Registry).
 type Scheduler interface {
 	Schedule(ctx context.Context, purpose, task string, pref store.Preference) (cluster.Worker, error)
+	// Forget drops a worker found unreachable, so that it is not scheduled again.
+	Forget(worker string)
 }
 
 // Deps are the agent's collaborators. Bus and Logger are required. Without Store every join
@@ -276,6 +278,8 @@ func (noScheduler) Schedule(context.Context, string, string, store.Preference) (
 	return cluster.Worker{}, cluster.ErrNoWorker
 }
 
+func (noScheduler) Forget(string) {}
+
 // boundedScheduler limits the wait for a webrtc agent.
 type boundedScheduler struct {
 	inner   Scheduler
@@ -287,3 +291,5 @@ func (s boundedScheduler) Schedule(ctx context.Context, purpose, task string, pr
 	defer cancel()
 	return s.inner.Schedule(ctx, purpose, task, pref)
 }
+
+func (s boundedScheduler) Forget(worker string) { s.inner.Forget(worker) }

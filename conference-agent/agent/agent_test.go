@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/conclave-rtc/conclave/common/bus"
+	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/common/store"
@@ -266,6 +268,41 @@ func TestAgentWebRTCAgentGone(t *testing.T) {
 	p1.wait(t, "alice", protocol.EventProgress, `{"id":"s1","sessionId":"s1","status":"error","data":"WebRTC agent is gone"}`)
 	p1.wait(t, "bob", protocol.EventStream, `{"id":"s1","status":"remove"}`)
 	t.Logf("sessions failed %v after the webrtc agent left", time.Since(start))
+}
+
+// TestAgentWebRTCAgentUnreachable reproduces a webrtc agent killed with -9 and restarted at
+// once: the dead agent's last beat keeps it listed for up to three seconds, and the
+// last-used strategy keeps picking it, so every new publication was sent to an agent with no
+// RPC endpoint and failed (`bus: no such rpc endpoint`). The transport must go to the live
+// agent instead, and the dead one must be dropped from the registry.
+func TestAgentWebRTCAgentUnreachable(t *testing.T) {
+	e := newEnv(t, nil)
+	a, _ := e.startAgent()
+	c := client{t: t, bus: e.bus(), agent: a.ID()}
+	e.rtc.stop()
+	e.waitWorker(e.rtc.id, false)
+	// The dead agent: one beat (its last before the kill), no RPC endpoint.
+	dead := cluster.Worker{ID: cluster.NewWorkerID("webrtc", "killed"), Purpose: "webrtc", MaxLoad: cluster.DefaultMaxLoad, Started: time.Now()}
+	if err := e.bus().Publish(context.Background(), cluster.BeatTopic("webrtc"), dead); err != nil {
+		t.Fatal(err)
+	}
+	e.waitWorker(dead.ID, true)
+	e.rtc.announce(t, e) // the restarted agent, listed after the dead one
+	for i, id := range []string{"alice", "bob"} {
+		e.join(c, id, "presenter", "portal-1")
+		var op protocol.OperationResult
+		stream := fmt.Sprintf("s%d", i)
+		c.must(protocol.MethodPublish, protocol.PublishRequest{RoomID: e.roomID, ParticipantID: id, StreamID: stream,
+			Tracks: []protocol.PubTrack{{Type: "video", Mid: "0", Source: "camera"}}}, &op)
+		var pub protocol.RTCPublish
+		e.rtc.last(t, protocol.MethodRTCPublish, i+1, &pub)
+		if pub.TransportID != stream {
+			t.Fatalf("the live agent got rtc.publish %+v, want transport %s", pub, stream)
+		}
+	}
+	if e.reg.Alive(dead.ID) {
+		t.Fatal("the unreachable agent is still listed")
+	}
 }
 
 func TestAgentUnknownRoom(t *testing.T) {

@@ -134,16 +134,28 @@ func newFakeWebRTC(t *testing.T, e *env) *fakeWebRTC {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	f.announce(t, e)
+	return f
+}
+
+// announce starts the agent's announcer (again, after stop) and waits until it is registered.
+func (f *fakeWebRTC) announce(t *testing.T, e *env) {
+	t.Helper()
 	ann := cluster.NewAnnouncer(f.bus, cluster.Worker{ID: f.id, Purpose: "webrtc"}, 100*time.Millisecond, nil, e.log)
 	f.stop = e.run(ann.Run)
+	e.waitWorker(f.id, true)
+}
+
+// waitWorker waits until the registry lists the worker id (alive) or no longer does.
+func (e *env) waitWorker(id string, alive bool) {
+	e.t.Helper()
 	deadline := time.Now().Add(waitFor)
-	for !e.reg.Alive(f.id) {
+	for e.reg.Alive(id) != alive {
 		if time.Now().After(deadline) {
-			t.Fatal("fake webrtc agent never registered")
+			e.t.Fatalf("worker %s alive = %v, want %v", id, !alive, alive)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return f
 }
 
 // last decodes the last call of method into v, waiting for it.

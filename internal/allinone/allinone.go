@@ -52,7 +52,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		return fmt.Errorf("bus: %w", err)
 	}
 	defer b.Close()
-	if cfg.WebRTC.MediaLinkListen, err = cfg.MediaLinkAddr(ctx); err != nil {
+	if err := cfg.ResolveMediaLinks(ctx); err != nil {
 		return err
 	}
 

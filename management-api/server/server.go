@@ -19,6 +19,7 @@ import (
 
 	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/store"
+	"github.com/conclave-rtc/conclave/common/version"
 	"github.com/conclave-rtc/conclave/management-api/internal/auth"
 	"github.com/conclave-rtc/conclave/management-api/internal/metrics"
 	"github.com/conclave-rtc/conclave/management-api/internal/rest"
@@ -203,7 +204,7 @@ func (s *Server) build(spec []byte) http.Handler {
 		Log: s.deps.Logger, Now: s.deps.Now})
 
 	e.Use(m.Middleware(s.deps.Logger), recovery(s.deps.Logger))
-	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	e.GET("/healthz", gin.WrapH(version.HealthHandler()))
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", gin.WrapH(m.Handler()))
 	e.GET(openapi.Path, func(c *gin.Context) { c.Data(http.StatusOK, "application/json; charset=utf-8", spec) })

@@ -24,6 +24,7 @@ import (
 	"github.com/conclave-rtc/conclave/common/cluster"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/common/store"
+	"github.com/conclave-rtc/conclave/common/version"
 	"github.com/conclave-rtc/conclave/portal/internal/rooms"
 	"github.com/conclave-rtc/conclave/portal/internal/signaling"
 	"github.com/conclave-rtc/conclave/portal/internal/socketio"
@@ -229,9 +230,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	defer sub.Close()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.Handle("GET /healthz", version.HealthHandler())
 	mux.Handle("/socket.io/", s.sio)
 	s.whip.Register(mux)
 	if s.cfg.Extra != nil {

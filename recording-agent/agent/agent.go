@@ -89,6 +89,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("recording-agent: recording dir: %w", err)
 	}
 	err := cluster.Service{Bus: a.bus, ID: a.id, Handler: a.handle, Loops: []func(context.Context) error{a.ann.Run},
+		Started: func() { a.log.Info("recording agent running", "dir", a.cfg.Dir) },
 		Drain: func() {
 			a.finishAll()
 			a.bg.Wait()

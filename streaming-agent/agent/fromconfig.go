@@ -7,11 +7,11 @@ import (
 )
 
 // FromConfig returns the agent configuration for a process configuration: the host,
-// heartbeat, key and the media-link listen address (webrtc.mediaLinkListen, shared by every
-// agent that serves media links); everything else takes the defaults documented on Config.
+// heartbeat, key and the media-link listen/advertise addresses (webrtc.mediaLinkListen and
+// webrtc.mediaLinkAdvertise, shared by every agent that serves media links); everything else takes the defaults documented on Config.
 // The ticket key is derived from key (medialink.DeriveSecret); key may be zero: tickets are
 // then signed with a random per-process key.
 func FromConfig(c config.Config, host string, key secret.Key) Config {
 	return Config{Host: host, Heartbeat: c.Cluster.Heartbeat, MediaLinkListen: c.WebRTC.MediaLinkListen,
-		MediaLinkSecret: medialink.DeriveSecret(key), AllowTargets: c.Streaming.AllowTargets}
+		MediaLinkAdvertise: c.WebRTC.MediaLinkAdvertise, MediaLinkSecret: medialink.DeriveSecret(key), AllowTargets: c.Streaming.AllowTargets}
 }

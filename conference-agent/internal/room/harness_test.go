@@ -127,6 +127,8 @@ func (f fakeScheduler) Schedule(_ context.Context, purpose, _ string, _ store.Pr
 	return cluster.Worker{ID: f.agent}, f.err
 }
 
+func (fakeScheduler) Forget(string) {}
+
 // harness is a room with fake collaborators, a settable clock and manual timers.
 type harness struct {
 	t      *testing.T

@@ -2,7 +2,9 @@ package room
 
 import (
 	"context"
+	"errors"
 
+	"github.com/conclave-rtc/conclave/common/bus"
 	"github.com/conclave-rtc/conclave/common/errs"
 	"github.com/conclave-rtc/conclave/common/protocol"
 	"github.com/conclave-rtc/conclave/common/store"
@@ -29,13 +31,12 @@ func (r *Room) Publish(ctx context.Context, req protocol.PublishRequest) (protoc
 	if err != nil {
 		return protocol.OperationResult{}, err
 	}
-	agent, err := r.place(ctx, t, origin)
-	if err == nil {
-		err = r.deps.RTC.Publish(ctx, agent, protocol.RTCPublish{
+	agent, err := r.placeAndCall(ctx, t, origin, func(agent string) error {
+		return r.deps.RTC.Publish(ctx, agent, protocol.RTCPublish{
 			RoomID: r.id, Controller: r.deps.Controller, Owner: req.ParticipantID,
 			TransportID: t.id, OperationID: pub.id, Tracks: r.pubTracks(req.Tracks),
 		})
-	}
+	})
 	if err != nil {
 		r.abort(pub.id, t, isNew)
 		return protocol.OperationResult{}, errs.As(err)
@@ -155,6 +156,42 @@ func (r *Room) place(ctx context.Context, t *transport, origin store.Preference)
 		t.agent = w.ID
 	}
 	return t.agent, nil
+}
+
+// maxPlacements bounds the agents placeAndCall tries for one operation.
+const maxPlacements = 3
+
+// placeAndCall places t (place) and makes the operation's first call to its agent. When the
+// transport was placed by this call and its agent has no RPC endpoint (bus.ErrNoEndpoint: the
+// agent died and its last beats have not expired yet, as right after a kill -9 and a restart),
+// the scheduler forgets that agent and the transport is placed on another live one, up to
+// maxPlacements agents, instead of failing the join.
+func (r *Room) placeAndCall(ctx context.Context, t *transport, origin store.Preference, call func(agent string) error) (string, error) {
+	for try := 1; ; try++ {
+		r.mu.Lock()
+		fresh := t.agent == ""
+		r.mu.Unlock()
+		agent, err := r.place(ctx, t, origin)
+		if err != nil {
+			return "", err
+		}
+		err = call(agent)
+		if !fresh || try == maxPlacements || !errors.Is(err, bus.ErrNoEndpoint) {
+			return agent, err
+		}
+		r.log.Warn("webrtc agent unreachable, placing the transport on another", "agent", agent, "transport", t.id)
+		r.deps.Scheduler.Forget(agent)
+		r.unplace(t, agent)
+	}
+}
+
+// unplace undoes place for a transport placed on agent that turned out unreachable.
+func (r *Room) unplace(t *transport, agent string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t.agent == agent {
+		t.agent = ""
+	}
 }
 
 // abort forgets a pending operation whose set-up failed, and its transport if the operation

@@ -83,6 +83,8 @@ type Notifier interface {
 // Scheduler places transports on webrtc agents (*cluster.Registry).
 type Scheduler interface {
 	Schedule(ctx context.Context, purpose, task string, pref store.Preference) (cluster.Worker, error)
+	// Forget drops a worker found unreachable, so that it is not scheduled again.
+	Forget(worker string)
 }
 
 // TransportIndex lets the agent route RTCEvents (which carry a transport id) to the room.

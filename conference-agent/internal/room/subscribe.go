@@ -25,12 +25,11 @@ func (r *Room) Subscribe(ctx context.Context, req protocol.SubscribeRequest) (pr
 	err = r.startXcodes(ctx, s)
 	var agent string
 	if err == nil {
-		agent, err = r.place(ctx, t, origin)
-	}
-	if err == nil {
-		err = r.deps.RTC.Subscribe(ctx, agent, protocol.RTCSubscribe{
-			RoomID: r.id, Controller: r.deps.Controller, Owner: req.ParticipantID,
-			TransportID: t.id, OperationID: s.id, Tracks: r.rtcTracksOf(s),
+		agent, err = r.placeAndCall(ctx, t, origin, func(agent string) error {
+			return r.deps.RTC.Subscribe(ctx, agent, protocol.RTCSubscribe{
+				RoomID: r.id, Controller: r.deps.Controller, Owner: req.ParticipantID,
+				TransportID: t.id, OperationID: s.id, Tracks: r.rtcTracksOf(s),
+			})
 		})
 	}
 	if err != nil {

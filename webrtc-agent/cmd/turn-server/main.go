@@ -9,10 +9,15 @@ import (
 	"os"
 
 	"github.com/conclave-rtc/conclave/common/boot"
+	"github.com/conclave-rtc/conclave/common/version"
 	"github.com/conclave-rtc/conclave/webrtc-agent/turn"
 )
 
 func main() {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println("turn-server", version.Get())
+		return
+	}
 	cfgPath := flag.String("config", "", "YAML config file (default $CONCLAVE_CONFIG; see config.sample.yaml)")
 	flag.Parse()
 	os.Exit(run(*cfgPath))

@@ -83,6 +83,9 @@ func NewEngine(cfg NetConfig, log *slog.Logger) (*Engine, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lf := pionlog.Factory{Log: log, InfoLevel: slog.LevelInfo}
+	if ifs, err := hostInterfaces(); err == nil {
+		cfg = loopbackFallback(cfg, ifs, log)
+	}
 	filter := func(name string) bool { return len(cfg.Interfaces) == 0 || slices.Contains(cfg.Interfaces, name) }
 	opts, batch, err := udpMuxOptions(cfg, filter, lf, log)
 	if err != nil {
